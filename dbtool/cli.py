@@ -1,0 +1,383 @@
+"""The typer app: parse options, call one pipeline function, turn DbtoolError into its exit code; no SQL here.
+
+Exit codes: 0 done; 1 failed and rolled back (database unchanged); 2 bad usage or configuration;
+3 refused by the safety guard; 69 database unreachable; 75 lock not acquired in time (another
+run holds it); 130/143 interrupted by SIGINT/SIGTERM (rolled back, lock released).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from dbtool import __version__
+from dbtool.config import ADVISORY_LOCK_KEY, DEFAULT_LOCK_TIMEOUT, DEFAULT_POOL_MAX, DEFAULT_SEED, Settings
+from dbtool.errors import EXIT_USAGE, DbtoolError, InterruptedRun, Terminated, UnreachableError
+
+T = TypeVar("T")
+
+EXIT_CODES_HELP = (
+    "Exit codes: 0 done; 1 failed, rolled back; 2 bad usage; 3 refused by the safety guard; "
+    "69 database unreachable; 75 lock busy (another run holds it); 130/143 interrupted, rolled back."
+)
+
+app = typer.Typer(
+    help=f"Reset, migrate and seed Postgres databases safely. {EXIT_CODES_HELP}",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,  # locals hold the DSN; failures are one line anyway
+    rich_markup_mode=None,
+    add_completion=True,
+)
+local_app = typer.Typer(help="Manage the embedded local Postgres (needs the dbtool[embedded] extra).", no_args_is_help=True)
+app.add_typer(local_app, name="local")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="DATABASE_URL", show_envvar=True,
+                 help="Target database, postgresql://user:password@host:port/dbname. Default: the embedded local server."),
+]
+PoolMax = Annotated[int, typer.Option(envvar="DBTOOL_POOL_MAX", help="Pool max size, >= 2 (one connection holds the lock).")]
+LockTimeout = Annotated[float, typer.Option(envvar="DBTOOL_LOCK_TIMEOUT", help="Seconds to wait for the lock; 0 = try once.")]
+LockKey = Annotated[int, typer.Option(envvar="DBTOOL_LOCK_KEY", help="Advisory lock key (bigint).")]
+Profile = Annotated[str, typer.Option(envvar="DBTOOL_PROFILE", help="Seed profile (see `dbtool profiles`).")]
+Seed = Annotated[int, typer.Option(envvar="DBTOOL_SEED", help="PRNG seed, 0..4294967295.")]
+Scale = Annotated[int, typer.Option(envvar="DBTOOL_SCALE", help="Multiply the profile's row counts.")]
+Schema = Annotated[str, typer.Option(envvar="DBTOOL_SCHEMA", help="Managed schema.")]
+Force = Annotated[bool, typer.Option("--force", help="Reset a non-empty database dbtool did not create (never a protected one).")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", envvar="DBTOOL_YES", help="Do not ask for confirmation.")]
+LogFormat = Annotated[str, typer.Option(envvar="DBTOOL_LOG_FORMAT", help="text or json (one JSON object per step).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+
+
+def _reporter(log_format: str, as_json: bool = False) -> Any:
+    from dbtool.report import Reporter
+
+    if log_format not in ("text", "json"):
+        raise typer.BadParameter(f"{log_format!r} is not text or json", param_hint="'--log-format'")
+    return Reporter(log_format, as_json)
+
+
+def _settings(reporter: Any, **options: Any) -> Settings:
+    """Validate options; with no database URL, fall back to the embedded local server."""
+    settings = Settings.from_options(**options)
+    if settings.database_url is None:
+        from dbtool import local
+
+        server = local.up()
+        reporter.note(f"Using embedded Postgres in {server.data_dir} (no DATABASE_URL given)", embedded=True)
+        settings = Settings.from_options(**{**options, "database_url": server.url})
+    return settings
+
+
+def _confirm(settings: Settings, action: str, yes: bool) -> None:
+    """Interactive terminals confirm destructive commands; scripts (no TTY) never block on a prompt."""
+    if yes or not (sys.stdin.isatty() and sys.stdout.isatty()) or "host=" in (settings.database_url or ""):
+        return
+    if not typer.confirm(f"{action} {settings.target} (schema {settings.schema})?", default=False):
+        raise DbtoolError("not confirmed; nothing was changed (pass --yes to skip the question)")
+
+
+def _run(reporter: Any, action: Callable[[], T]) -> T:
+    """Call `action`; map every failure to one line and its exit code."""
+    import psycopg
+
+    try:
+        return action()
+    except DbtoolError as exc:
+        failure: DbtoolError = exc
+    except KeyboardInterrupt:
+        failure = InterruptedRun(signal.SIGINT)
+    except Terminated:
+        failure = InterruptedRun(signal.SIGTERM)
+    except psycopg.OperationalError as exc:
+        failure = UnreachableError(f"lost the database connection: {_one_line(exc)}; the transaction was rolled back")
+    except psycopg.Error as exc:
+        failure = DbtoolError(f"database error: {_one_line(exc)}; the transaction was rolled back")
+    reporter.failure(failure)
+    raise typer.Exit(code=failure.exit_code)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _destructive(command: str, action_word: str, pipeline: str) -> Callable[..., None]:
+    def run(
+        database_url: DatabaseUrl = None,
+        pool_max: PoolMax = DEFAULT_POOL_MAX,
+        lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
+        lock_key: LockKey = ADVISORY_LOCK_KEY,
+        profile: Profile = "dev",
+        seed: Seed = DEFAULT_SEED,
+        scale: Scale = 1,
+        schema: Schema = "public",
+        force: Force = False,
+        yes: Yes = False,
+        log_format: LogFormat = "text",
+        as_json: AsJson = False,
+    ) -> None:
+        reporter = _reporter(log_format, as_json)
+
+        def action() -> Any:
+            from dbtool import reset
+
+            settings = _settings(
+                reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
+                lock_key=lock_key, profile=profile, seed=seed, scale=scale, schema=schema, force=force,
+            )
+            _confirm(settings, action_word, yes)
+            reporter.note(f"Target {settings.target}", target=str(settings.target), command=command)
+            return getattr(reset, pipeline)(settings, reporter)
+
+        result = _run(reporter, action)
+        reporter.result(_summary(result), result.document())
+
+    return run
+
+
+def _summary(result: Any) -> str:
+    if result.digest:
+        return f"{result.command} done: {result.target} at {result.revision}, digest {result.digest[:16]}"
+    return f"{result.command} done: {result.target}"
+
+
+reset_cmd = _destructive("reset", "Drop, migrate and seed", "reset_database")
+reset_cmd.__doc__ = "Drop the schema's objects, migrate to head and seed, in one locked transaction."
+app.command("reset")(reset_cmd)
+
+seed_cmd = _destructive("seed", "Replace all seeded data in", "seed_database")
+seed_cmd.__doc__ = "Replace the seed data (truncate + COPY) in one transaction; the schema must be at head."
+app.command("seed")(seed_cmd)
+
+drop_cmd = _destructive("drop", "Drop every object in", "drop_database")
+drop_cmd.__doc__ = "Drop everything a reset would drop (keeps extensions, owner, grants and dbtool_meta)."
+app.command("drop")(drop_cmd)
+
+
+@app.command()
+def migrate(
+    revision: Annotated[str, typer.Option(help="Target revision: head, base, or an id.")] = "head",
+    database_url: DatabaseUrl = None,
+    pool_max: PoolMax = DEFAULT_POOL_MAX,
+    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
+    lock_key: LockKey = ADVISORY_LOCK_KEY,
+    schema: Schema = "public",
+    force: Force = False,
+    log_format: LogFormat = "text",
+    as_json: AsJson = False,
+) -> None:
+    """Migrate the schema to a revision (up or down) with Alembic, in one locked transaction."""
+    reporter = _reporter(log_format, as_json)
+
+    def action() -> Any:
+        from dbtool import reset
+
+        settings = _settings(reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
+                             lock_key=lock_key, schema=schema, force=force)
+        return reset.migrate_database(settings, reporter, revision)
+
+    result = _run(reporter, action)
+    reporter.result(_summary(result), result.document())
+
+
+def _protection(protected: bool) -> Callable[..., None]:
+    def run(
+        database_url: DatabaseUrl = None,
+        pool_max: PoolMax = DEFAULT_POOL_MAX,
+        lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
+        lock_key: LockKey = ADVISORY_LOCK_KEY,
+        schema: Schema = "public",
+        log_format: LogFormat = "text",
+        as_json: AsJson = False,
+    ) -> None:
+        reporter = _reporter(log_format, as_json)
+
+        def action() -> Any:
+            from dbtool import reset
+
+            settings = _settings(reporter, database_url=database_url, pool_max=pool_max,
+                                 lock_timeout=lock_timeout, lock_key=lock_key, schema=schema)
+            return reset.set_protection(settings, reporter, protected)
+
+        result = _run(reporter, action)
+        reporter.result(_summary(result), result.document())
+
+    return run
+
+
+protect_cmd = _protection(True)
+protect_cmd.__doc__ = "Mark the database protected: reset, drop and seed refuse it, even with --force."
+app.command("protect")(protect_cmd)
+unprotect_cmd = _protection(False)
+unprotect_cmd.__doc__ = "Remove the protection mark set by `dbtool protect`."
+app.command("unprotect")(unprotect_cmd)
+
+
+def _read_only(name: str) -> Callable[..., None]:
+    def run(
+        database_url: DatabaseUrl = None,
+        schema: Schema = "public",
+        lock_key: LockKey = ADVISORY_LOCK_KEY,
+        log_format: LogFormat = "text",
+        as_json: AsJson = False,
+    ) -> None:
+        reporter = _reporter(log_format, as_json)
+
+        def action() -> Any:
+            from dbtool import status as status_module
+
+            settings = _settings(reporter, database_url=database_url, schema=schema, lock_key=lock_key)
+            return getattr(status_module, name)(settings)
+
+        document = _run(reporter, action)
+        reporter.result(_render(document), document)
+
+    return run
+
+
+def _render(document: dict[str, Any], indent: str = "") -> str:
+    lines = []
+    for key, value in document.items():
+        if isinstance(value, dict) and value:
+            lines.append(f"{indent}{key}:")
+            lines.append(_render(value, indent + "  "))
+        else:
+            lines.append(f"{indent}{key}: {value}")
+    return "\n".join(lines)
+
+
+status_cmd = _read_only("status")
+status_cmd.__doc__ = "Show reachability, server version, revisions, the last seed, row counts and the lock holder (takes no lock)."
+app.command("status")(status_cmd)
+verify_cmd = _read_only("verify")
+verify_cmd.__doc__ = "Check that the live data is exactly the recorded seed (exit 1 naming the tables that differ)."
+app.command("verify")(verify_cmd)
+
+
+@app.command()
+def profiles(as_json: AsJson = False) -> None:
+    """List the seed profiles and their row counts."""
+    from dbtool.report import Reporter
+    from dbtool.seed.profiles import PROFILES
+
+    rows = {
+        p.name: {"description": p.description, "staff": p.staff, "services": p.services, "clients": p.clients,
+                 "pets": p.pets, "invoices": p.invoices, "visits": p.visits, "days": p.days}
+        for p in PROFILES.values()
+    }
+    text = "\n".join(
+        f"{name:6} {r['clients']:>6} clients {r['pets']:>6} pets {r['invoices']:>7} invoices  {r['description']}"
+        for name, r in rows.items()
+    )
+    Reporter("text", as_json).result(text, {"profiles": rows})
+
+
+DataDir = Annotated[str | None, typer.Option(envvar="DBTOOL_LOCAL_DIR", help="Data directory (default .dbtool/pgdata).")]
+
+
+@local_app.command("up")
+def local_up(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Start the embedded Postgres (reusing its data directory) and print its URL."""
+    from dbtool import local
+
+    reporter = _reporter("text", as_json)
+    server = _run(reporter, lambda: local.up(data_dir))
+    reporter.result(f"embedded Postgres running in {server.data_dir}\n{server.url}",
+                    {"data_dir": str(server.data_dir), "url": server.url, "pid": server.pid})
+
+
+@local_app.command("url")
+def local_url(data_dir: DataDir = None) -> None:
+    """Print the embedded database URL (starting the server if needed)."""
+    from dbtool import local
+
+    reporter = _reporter("text")
+    server = _run(reporter, lambda: local.up(data_dir))
+    reporter.result(server.url, {"url": server.url})
+
+
+@local_app.command("status")
+def local_status(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Say whether the embedded Postgres is running (exit 1 when it is not)."""
+    from dbtool import local
+
+    reporter = _reporter("text", as_json)
+    server = _run(reporter, lambda: local.running(data_dir) if local.available() else None)
+    directory = local.data_dir(data_dir)
+    reporter.result(
+        f"running (pid {server.pid}) in {directory}" if server else f"not running ({directory})",
+        {"running": server is not None, "data_dir": str(directory), "pid": server.pid if server else None},
+    )
+    if server is None:
+        raise typer.Exit(code=1)
+
+
+@local_app.command("down")
+def local_down(data_dir: DataDir = None) -> None:
+    """Stop the embedded Postgres (the data directory is kept)."""
+    from dbtool import local
+
+    reporter = _reporter("text")
+    stopped = _run(reporter, lambda: local.down(data_dir))
+    reporter.result("stopped" if stopped else "was not running", {"stopped": stopped})
+
+
+@local_app.command("destroy")
+def local_destroy(data_dir: DataDir = None, yes: Yes = False) -> None:
+    """Stop the embedded Postgres and delete its data directory."""
+    from dbtool import local
+
+    reporter = _reporter("text")
+    directory = local.data_dir(data_dir)
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete {directory} and all its databases?"):
+        reporter.failure(DbtoolError("not confirmed; nothing was deleted"))
+        raise typer.Exit(code=1)
+    removed = _run(reporter, lambda: local.destroy(data_dir))
+    reporter.result(f"deleted {directory}" if removed else f"nothing at {directory}", {"deleted": removed})
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        print(f"dbtool {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False,
+) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not verbose:
+        # The pool logs every failed connect attempt; dbtool reports the reason once, in one line.
+        logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: one-line errors for usage mistakes, exit codes as documented."""
+    signal.signal(signal.SIGTERM, _terminate)
+    command = typer.main.get_command(app)
+    try:
+        code = command.main(args=argv, prog_name="dbtool", standalone_mode=False)
+    except typer.TyperException as exc:
+        print(f"dbtool: error: {' '.join(exc.format_message().split()).rstrip('.')}; see `dbtool --help`", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
+    except typer.Abort:
+        print("dbtool: error: aborted; nothing was changed", file=sys.stderr)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        print("dbtool: error: interrupted by SIGINT; nothing was changed", file=sys.stderr)
+        sys.exit(130)
+    except Terminated:
+        print("dbtool: error: interrupted by SIGTERM; nothing was changed", file=sys.stderr)
+        sys.exit(143)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,140 @@
+"""Settings for one dbtool run, validated before anything touches the network."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, fields
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from dbtool.errors import ConfigError
+from dbtool.seed.profiles import PROFILES, MAX_SCALE
+
+ADVISORY_LOCK_KEY = 0x47524F4F  # 1196576591, the key the original scripts used
+DEFAULT_POOL_MAX = 6
+MIN_POOL_MAX = 2  # one connection holds the lock, at least one more does the work
+MAX_POOL_MAX = 100
+DEFAULT_LOCK_TIMEOUT = 600.0
+MAX_LOCK_TIMEOUT = 86_400.0
+DEFAULT_SEED = 42
+MAX_SEED = 0xFFFFFFFF  # Mulberry32 has a 32-bit state
+BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+URL_SCHEMES = ("postgresql", "postgres")
+# Unquoted Postgres identifiers only: a schema name is spliced into DDL.
+SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything one run needs; construct through `Settings.from_options` to validate."""
+
+    database_url: str | None = None
+    pool_max: int = DEFAULT_POOL_MAX
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    lock_key: int = ADVISORY_LOCK_KEY
+    profile: str = "dev"
+    seed: int = DEFAULT_SEED
+    scale: int = 1
+    schema: str = "public"
+    force: bool = False
+    connect_timeout: float = 10.0
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def from_options(cls, **options: object) -> Settings:
+        """Validate raw option values (flags, env or file) and build Settings."""
+        known = {f.name for f in fields(cls)}
+        unknown = set(options) - known
+        if unknown:
+            raise ConfigError(f"unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
+        values = {k: v for k, v in options.items() if v is not None}
+        settings = cls(**values)  # type: ignore[arg-type]
+        settings.validate()
+        return settings
+
+    @property
+    def target(self) -> Target:
+        """The database this run points at, printable (no password)."""
+        if self.database_url is None:
+            raise ConfigError("no database URL; pass --database-url or set DATABASE_URL")
+        return parse_target(self.database_url)
+
+    def validate(self) -> None:
+        """Raise ConfigError for the first invalid setting, with what to do about it."""
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, str):
+                _require_utf8(f.name, value)
+        if self.pool_max < MIN_POOL_MAX:
+            raise ConfigError(
+                f"pool max_size is {self.pool_max}; need at least {MIN_POOL_MAX} (one connection holds the "
+                f"advisory lock, at least one more does the work; with {self.pool_max} the run would deadlock "
+                f"waiting for a second connection); pass --pool-max {MIN_POOL_MAX} or more"
+            )
+        if self.pool_max > MAX_POOL_MAX:
+            raise ConfigError(f"--pool-max {self.pool_max} is too large; use {MIN_POOL_MAX}..{MAX_POOL_MAX}")
+        if not 0 <= self.lock_timeout <= MAX_LOCK_TIMEOUT:
+            raise ConfigError(
+                f"--lock-timeout {self.lock_timeout:g} is out of range; use 0 (try once) to {MAX_LOCK_TIMEOUT:g} seconds"
+            )
+        if not BIGINT_MIN <= self.lock_key <= BIGINT_MAX:
+            raise ConfigError(f"--lock-key {self.lock_key} does not fit a Postgres bigint; use a 64-bit signed integer")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"--seed {self.seed} is out of range; use 0..{MAX_SEED} (Mulberry32 has a 32-bit state)")
+        if self.profile not in PROFILES:
+            raise ConfigError(f"unknown profile {self.profile!r}; choose one of: {', '.join(PROFILES)}")
+        if not 1 <= self.scale <= MAX_SCALE:
+            raise ConfigError(f"--scale {self.scale} is out of range; use 1..{MAX_SCALE}")
+        if not SCHEMA_NAME.fullmatch(self.schema):
+            raise ConfigError(
+                f"schema name {self.schema!r} is not a plain lowercase identifier; use letters, digits and _ only"
+            )
+        if self.database_url is not None:
+            parse_target(self.database_url)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a database URL points, without its password."""
+
+    user: str
+    host: str
+    port: int
+    dbname: str
+
+    def __str__(self) -> str:
+        return f"{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+
+def parse_target(url: str) -> Target:
+    """Parse a postgresql:// URL into a Target, or raise ConfigError saying what is wrong."""
+    shown = mask_url(url)
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise ConfigError(f"database URL {shown!r} is malformed ({exc}); expected postgresql://user:password@host:port/dbname") from None
+    if parts.scheme not in URL_SCHEMES:
+        raise ConfigError(
+            f"database URL {shown!r} must start with postgresql://; expected postgresql://user:password@host:port/dbname"
+        )
+    query = parse_qs(parts.query)
+    host = parts.hostname or (query.get("host") or [""])[0]
+    dbname = unquote(parts.path.lstrip("/")) or (query.get("dbname") or [""])[0]
+    if not host:
+        raise ConfigError(f"database URL {shown!r} has no host; expected postgresql://user:password@host:port/dbname")
+    if not dbname:
+        raise ConfigError(f"database URL {shown!r} names no database; add /dbname after the host")
+    user = unquote(parts.username) if parts.username else (query.get("user") or ["postgres"])[0]
+    return Target(user=user, host=host, port=port or 5432, dbname=dbname)
+
+
+def mask_url(url: str) -> str:
+    """Return `url` with any password replaced by ***, for logs and errors."""
+    return re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", url)
+
+
+def _require_utf8(name: str, value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigError(f"setting {name} is not valid UTF-8; fix the flag or environment variable") from None

@@ -1,0 +1,102 @@
+"""advisory_lock(pool): one reserved pooled session holding pg_advisory_lock for the whole run."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from psycopg.rows import class_row
+from psycopg_pool import ConnectionPool
+
+from dbtool.errors import LockBusyError
+
+logger = logging.getLogger(__name__)
+
+POLL_INTERVAL = 0.25  # seconds between pg_try_advisory_lock attempts
+REPORT_INTERVAL = 5.0  # seconds between "still waiting" reports
+
+# A bigint advisory lock shows in pg_locks as classid = high 32 bits, objid = low 32 bits, objsubid = 1.
+HOLDERS_SQL = """
+SELECT a.pid, coalesce(a.application_name, '') AS application_name,
+       coalesce(host(a.client_addr), 'local') AS client_addr, coalesce(a.state, '') AS state,
+       extract(epoch FROM now() - coalesce(a.backend_start, now()))::float8 AS held_for
+FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+  AND l.classid = ((%(key)s::bigint >> 32) & 4294967295)::bigint::oid
+  AND l.objid = (%(key)s::bigint & 4294967295)::bigint::oid
+  AND l.pid <> pg_backend_pid()
+ORDER BY a.pid
+"""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """A session holding the advisory lock, as pg_stat_activity shows it."""
+
+    pid: int
+    application_name: str
+    client_addr: str
+    state: str
+    held_for: float
+
+    def __str__(self) -> str:
+        return (
+            f"pid {self.pid} ({self.application_name or 'no application_name'}) from {self.client_addr}, "
+            f"{self.state or 'unknown state'}, connected {self.held_for:.0f}s"
+        )
+
+
+def lock_holders(conn: psycopg.Connection, key: int) -> list[Holder]:  # type: ignore[type-arg]
+    """Sessions other than ours that hold advisory lock `key` in this database."""
+    with conn.cursor(row_factory=class_row(Holder)) as cur:
+        return cur.execute(HOLDERS_SQL, {"key": key}).fetchall()
+
+
+@contextmanager
+def advisory_lock(
+    pool: ConnectionPool,
+    key: int,
+    timeout: float,
+    on_wait: Callable[[list[Holder], float], None] = lambda holders, waited: None,
+) -> Iterator[psycopg.Connection]:  # type: ignore[type-arg]
+    """Hold pg_advisory_lock(key) on a reserved pooled connection; wait at most `timeout` seconds."""
+    conn = pool.getconn()
+    acquired = False
+    try:
+        started = time.monotonic()
+        last_report = -REPORT_INTERVAL
+        while True:
+            acquired = bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])  # type: ignore[index]
+            waited = time.monotonic() - started
+            if acquired:
+                break
+            holders = lock_holders(conn, key)
+            if waited >= timeout:
+                raise LockBusyError(
+                    f"advisory lock {key} still held after {waited:.1f}s by "
+                    f"{'; '.join(map(str, holders)) or 'a session that just ended'}; "
+                    "wait for that run to finish or raise --lock-timeout"
+                )
+            if waited - last_report >= REPORT_INTERVAL:
+                on_wait(holders, waited)
+                last_report = waited
+            time.sleep(min(POLL_INTERVAL, max(0.0, timeout - waited)))
+        yield conn
+    finally:
+        if acquired:
+            _unlock(conn, key)
+        pool.putconn(conn)
+
+
+def _unlock(conn: psycopg.Connection, key: int) -> None:  # type: ignore[type-arg]
+    # Cleanup never hides the original error: if unlocking fails, closing the session frees the lock.
+    try:
+        conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+    except psycopg.Error as exc:
+        logger.warning("could not release advisory lock %s (%s); closing the session releases it", key, exc)
+        conn.close()

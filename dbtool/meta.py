@@ -1,0 +1,160 @@
+"""dbtool's bookkeeping in the managed schema: the dbtool_meta log and the migration cache."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.rows import dict_row
+from psycopg.types.json import Jsonb
+
+import dbtool
+from dbtool.seed.generate import GENERATOR_VERSION
+
+EVENTS = ("reset", "seed", "migrate", "drop", "protect", "unprotect")
+
+CREATE_SQL = """
+CREATE TABLE IF NOT EXISTS {schema}.dbtool_meta (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    event text NOT NULL CHECK (event IN ('reset', 'seed', 'migrate', 'drop', 'protect', 'unprotect')),
+    dbtool_version text NOT NULL,
+    generator_version integer,
+    revision text,
+    profile text,
+    seed bigint,
+    scale integer,
+    row_counts jsonb,
+    table_digests jsonb,
+    digest text,
+    run_by text NOT NULL,
+    finished_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE IF NOT EXISTS {schema}.dbtool_migration_cache (
+    scripts_hash text PRIMARY KEY,
+    revision text NOT NULL,
+    script text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+COMMENT ON TABLE {schema}.dbtool_meta IS 'Written by dbtool: one row per reset/seed/migrate/drop/protect; do not edit';
+"""
+
+
+@dataclass(frozen=True)
+class MetaRecord:
+    """What a run writes into dbtool_meta."""
+
+    event: str
+    revision: str | None = None
+    profile: str | None = None
+    seed: int | None = None
+    scale: int | None = None
+    row_counts: dict[str, int] | None = None
+    table_digests: dict[str, Any] | None = None
+    digest: str | None = None
+
+
+def has_meta(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[type-arg]
+    """True when dbtool_meta exists in the schema: dbtool created this database's contents."""
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.dbtool_meta",)).fetchone()
+    return bool(row and row[0])
+
+
+def ensure_tables(conn: psycopg.Connection, schema: str) -> None:  # type: ignore[type-arg]
+    """Create the schema and dbtool's bookkeeping tables if missing."""
+    conn.execute(
+        sql.SQL("CREATE SCHEMA IF NOT EXISTS {schema}; " + CREATE_SQL).format(schema=sql.Identifier(schema))
+    )
+
+
+def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # type: ignore[type-arg]
+    """Append one row to dbtool_meta (inside the caller's transaction)."""
+    ensure_tables(conn, schema)
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO {}.dbtool_meta (event, dbtool_version, generator_version, revision, profile, seed, scale,"
+            " row_counts, table_digests, digest, run_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        ).format(sql.Identifier(schema)),
+        (
+            rec.event,
+            dbtool.__version__,
+            GENERATOR_VERSION if rec.digest else None,
+            rec.revision,
+            rec.profile,
+            rec.seed,
+            rec.scale,
+            Jsonb(rec.row_counts) if rec.row_counts is not None else None,
+            Jsonb(rec.table_digests) if rec.table_digests is not None else None,
+            rec.digest,
+            f"{os.environ.get('USER', 'unknown')}@{socket.gethostname()} pid {os.getpid()}",
+        ),
+    )
+
+
+def created_by_dbtool(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[type-arg]
+    """True when dbtool_meta records a reset, seed, migrate or drop here (protect alone does not count)."""
+    if not has_meta(conn, schema):
+        return False
+    row = conn.execute(
+        sql.SQL("SELECT EXISTS (SELECT 1 FROM {}.dbtool_meta WHERE event NOT IN ('protect', 'unprotect'))").format(
+            sql.Identifier(schema)
+        )
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def is_protected(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[type-arg]
+    """True when the latest protect/unprotect event in dbtool_meta is 'protect'."""
+    if not has_meta(conn, schema):
+        return False
+    row = conn.execute(
+        sql.SQL(
+            "SELECT event FROM {}.dbtool_meta WHERE event IN ('protect', 'unprotect') ORDER BY id DESC LIMIT 1"
+        ).format(sql.Identifier(schema))
+    ).fetchone()
+    return bool(row and row[0] == "protect")
+
+
+def last_seed_record(conn: psycopg.Connection, schema: str) -> dict[str, Any] | None:  # type: ignore[type-arg]
+    """The latest reset or seed row of dbtool_meta, as a dict, or None."""
+    if not has_meta(conn, schema):
+        return None
+    with conn.cursor(row_factory=dict_row) as cur:
+        return cur.execute(
+            sql.SQL(
+                "SELECT id, event, dbtool_version, generator_version, revision, profile, seed, scale, row_counts,"
+                " table_digests, digest, run_by, finished_at FROM {}.dbtool_meta"
+                " WHERE event IN ('reset', 'seed') ORDER BY id DESC LIMIT 1"
+            ).format(sql.Identifier(schema))
+        ).fetchone()
+
+
+def cached_script(conn: psycopg.Connection, schema: str, scripts_hash: str) -> tuple[str, str] | None:  # type: ignore[type-arg]
+    """(revision, script) rendered by Alembic for these exact migration scripts, or None."""
+    if not has_meta(conn, schema):
+        return None
+    row = conn.execute(
+        sql.SQL("SELECT revision, script FROM {}.dbtool_migration_cache WHERE scripts_hash = %s").format(
+            sql.Identifier(schema)
+        ),
+        (scripts_hash,),
+    ).fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def store_script(conn: psycopg.Connection, schema: str, scripts_hash: str, revision: str, script: str) -> None:  # type: ignore[type-arg]
+    """Remember Alembic's rendering for these scripts; older renderings are stale and removed."""
+    conn.execute(
+        sql.SQL(
+            "DELETE FROM {s}.dbtool_migration_cache; "
+        ).format(s=sql.Identifier(schema))
+    )
+    conn.execute(
+        sql.SQL("INSERT INTO {s}.dbtool_migration_cache (scripts_hash, revision, script) VALUES (%s, %s, %s)").format(
+            s=sql.Identifier(schema)
+        ),
+        (scripts_hash, revision, script),
+    )

@@ -1,0 +1,92 @@
+"""Reporter: the one place that writes to stdout/stderr, as human text or JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, TextIO
+
+from dbtool.errors import DbtoolError
+
+
+@dataclass
+class Step:
+    """A running step: set `message` (human line) and `fields` (JSON) before it ends."""
+
+    name: str
+    message: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return str(value)
+
+
+class Reporter:
+    """Prints step lines, notes, results and failures in text, `--log-format json` lines, or one `--json` document."""
+
+    def __init__(self, log_format: str = "text", as_json: bool = False, out: TextIO | None = None,
+                 err: TextIO | None = None) -> None:
+        self.log_format = log_format
+        self.as_json = as_json
+        self.out = out or sys.stdout
+        self.err = err or sys.stderr
+        self.steps: list[dict[str, Any]] = []
+
+    @property
+    def json_lines(self) -> bool:
+        return self.log_format == "json" and not self.as_json
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        print(json.dumps(obj, default=_default, sort_keys=False), file=self.out, flush=True)
+
+    def _text(self, line: str, stream: TextIO | None = None) -> None:
+        print(line, file=stream or self.out, flush=True)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[Step]:
+        """Time a step; report it when it completes (a failing step is reported by `failure`)."""
+        step = Step(name)
+        yield step
+        duration = time.perf_counter() - step.started
+        record = {"event": "step", "step": name, "duration_ms": round(duration * 1000, 1), **step.fields}
+        self.steps.append(record)
+        if self.json_lines:
+            self._emit(record)
+        elif not self.as_json:
+            self._text(f"✓ {step.message or name} {duration:.2f}s")
+
+    def note(self, message: str, **fields: Any) -> None:
+        """A line that is not a completed step: the target, lock waits, what the guard found."""
+        if self.json_lines:
+            self._emit({"event": "note", "message": message, **fields})
+        elif not self.as_json:
+            self._text(f"  {message}")
+
+    def result(self, text: str, document: dict[str, Any]) -> None:
+        """The command's final result: `text` for humans, `document` for --json / --log-format json."""
+        if self.as_json:
+            self._emit(document)
+        elif self.json_lines:
+            self._emit({"event": "result", "exit_code": 0, **document})
+        elif text:
+            self._text(text)
+
+    def failure(self, exc: DbtoolError) -> None:
+        """One line saying what went wrong and what to do; JSON modes put it on stdout."""
+        message = " ".join(str(exc).split())
+        if self.as_json or self.json_lines:
+            self._emit(
+                {"event": "error", "error": type(exc).__name__, "message": message, "exit_code": exc.exit_code,
+                 **exc.details}
+            )
+        else:
+            self._text(f"dbtool: error: {message}", self.err)

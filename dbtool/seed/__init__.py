@@ -1,0 +1,1 @@
+"""Deterministic seed data: a pure core (prng, profiles, generate) and the COPY loader."""
