@@ -115,6 +115,7 @@ def migrate(conn: psycopg.Connection, schema: str, revision: str = "head") -> Up
     from alembic.config import Config
     from alembic.util import CommandError
     from sqlalchemy import event
+    from sqlalchemy.exc import DBAPIError
 
     target = resolve_revision(revision)
     current = current_revision(conn, schema)
@@ -137,8 +138,10 @@ def migrate(conn: psycopg.Connection, schema: str, revision: str = "head") -> Up
             (command.downgrade if going_down else command.upgrade)(config, target)
     except CommandError as exc:
         raise MigrationError(f"alembic could not migrate to {revision!r}: {exc}") from None
-    except psycopg.Error as exc:
-        raise MigrationError(f"migration to {revision!r} failed: {_first_line(exc)}; nothing was changed") from None
+    except DBAPIError as exc:
+        if isinstance(exc.orig, (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected)):
+            raise exc.orig from None  # the transaction retries these with backoff
+        raise MigrationError(f"migration to {revision!r} failed: {_first_line(exc.orig or exc)}; nothing was changed") from None
     finally:
         engine.dispose()
     reached = current_revision(conn, schema) or "base"

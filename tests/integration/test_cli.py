@@ -1,0 +1,175 @@
+"""CLI contract: exit codes, one-line errors, the lock, and the read-only commands."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import psycopg
+import pytest
+
+from tests.helpers import advisory_locks, dbtool, dbtool_process
+
+
+def test_pool_max_1_exits_2_before_any_connection_attempt() -> None:
+    # Nothing listens on port 1: reaching the network would give 69, not 2.
+    started = time.monotonic()
+    result = dbtool_process("reset", "--database-url", "postgresql://u:p@127.0.0.1:1/db", "--pool-max", "1")
+    assert result.returncode == 2
+    assert "deadlock" in result.stderr and "--pool-max 2" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+    assert time.monotonic() - started < 10
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "code", "fragment"),
+    [
+        (["--pool-max", "abc"], {}, 2, "--pool-max"),
+        ([], {"DBTOOL_POOL_MAX": "abc"}, 2, "DBTOOL_POOL_MAX"),
+        (["--seed", "-1"], {}, 2, "--seed -1"),
+        (["--lock-timeout", "-5"], {}, 2, "--lock-timeout"),
+        (["--profile", "nope"], {}, 2, "unknown profile 'nope'"),
+        (["--schema", "x; DROP TABLE y"], {}, 2, "plain lowercase identifier"),
+        (["--log-format", "xml"], {}, 2, "--log-format"),
+    ],
+)
+def test_bad_input_is_one_line_with_exit_2(args: list[str], env: dict[str, str], code: int, fragment: str, database_url: str) -> None:
+    result = dbtool_process("reset", "--database-url", database_url, *args, env=env)
+    assert result.returncode == code, result.stderr
+    assert fragment in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url_of", "fragment"),
+    [
+        (lambda u: "postgresql://nobody@127.0.0.1:1/db", "127.0.0.1:1"),
+        (lambda u: u.replace("/dbtool_test_", "/missing_"), "does not exist"),
+        (lambda u: "postgresql://u:pw@no-such-host.invalid:5432/db", "no-such-host.invalid"),
+    ],
+)
+def test_unreachable_databases_exit_69_with_the_reason(url_of, fragment: str, database_url: str) -> None:  # type: ignore[no-untyped-def]
+    result = dbtool_process("reset", "--database-url", url_of(database_url))
+    assert result.returncode == 69, result.stderr
+    assert fragment in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_lock_busy_exits_75_and_names_the_holder(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True, application_name="nightly-reset-job") as holder:
+        holder.execute("SELECT pg_advisory_lock(1196576591)")
+        pid = holder.info.backend_pid
+        result = dbtool("reset", "--database-url", database_url, "--lock-timeout", "0")
+        assert result.exit_code == 75, result.output
+        assert f"pid {pid}" in result.output and "nightly-reset-job" in result.output
+        waited = dbtool("reset", "--database-url", database_url, "--lock-timeout", "0.6")
+        assert waited.exit_code == 75
+        assert "waiting for advisory lock" in waited.output
+    assert dbtool("reset", "--database-url", database_url, "--lock-timeout", "0", "--profile", "ci").exit_code == 0
+
+
+def test_a_custom_lock_key_does_not_collide_with_the_default(database_url: str) -> None:
+    with psycopg.connect(database_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(1196576591)")
+        result = dbtool("reset", "--database-url", database_url, "--lock-key", "7", "--lock-timeout", "0", "--profile", "ci")
+        assert result.exit_code == 0, result.output
+
+
+def test_status_reports_revision_counts_and_lock(database_url: str) -> None:
+    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
+    with psycopg.connect(database_url, autocommit=True, application_name="holder-app") as holder:
+        holder.execute("SELECT pg_advisory_lock(1196576591)")
+        result = dbtool("status", "--database-url", database_url, "--json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert doc["reachable"] is True and doc["server_version"]
+    assert doc["revision"] == {"current": "0002_invoices_and_visits", "head": "0002_invoices_and_visits", "at_head": True}
+    assert doc["row_counts"]["clients"] == 10
+    assert doc["last_seed"]["profile"] == "ci" and doc["last_seed"]["seed"] == 42
+    assert [h["application_name"] for h in doc["lock"]["held_by"]] == ["holder-app"]
+    assert doc["protected"] is False
+
+
+def test_migrate_to_a_revision_and_seed_refuses_until_at_head(database_url: str, conn: psycopg.Connection) -> None:
+    result = dbtool("migrate", "--database-url", database_url, "--revision", "0001_people_and_pets")
+    assert result.exit_code == 0, result.output
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0001_people_and_pets"
+    assert conn.execute("SELECT to_regclass('invoices')").fetchone()[0] is None
+    refused = dbtool("seed", "--database-url", database_url, "--profile", "ci")
+    assert refused.exit_code == 1
+    assert "head is 0002_invoices_and_visits" in refused.output and "dbtool migrate" in refused.output
+    assert dbtool("migrate", "--database-url", database_url).exit_code == 0
+    seeded = dbtool("seed", "--database-url", database_url, "--profile", "ci")
+    assert seeded.exit_code == 0, seeded.output
+    assert conn.execute("SELECT count(*) FROM invoices").fetchone()[0] == 50
+
+
+def test_migrate_down_to_base_and_back(database_url: str, conn: psycopg.Connection) -> None:
+    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
+    down = dbtool("migrate", "--database-url", database_url, "--revision", "base")
+    assert down.exit_code == 0, down.output
+    assert conn.execute("SELECT to_regclass('clients')").fetchone()[0] is None
+    assert dbtool("migrate", "--database-url", database_url).exit_code == 0
+    assert conn.execute("SELECT version_num FROM alembic_version").fetchone()[0] == "0002_invoices_and_visits"
+
+
+def test_unknown_revision_is_bad_input_and_touches_nothing(database_url: str, conn: psycopg.Connection) -> None:
+    result = dbtool_process("migrate", "--database-url", database_url, "--revision", "9999_nope")
+    assert result.returncode == 2, result.stderr
+    assert "unknown revision '9999_nope'" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace").fetchone()[0] == 0
+
+
+def test_drop_removes_what_reset_created_but_keeps_dbtool_meta(database_url: str, conn: psycopg.Connection) -> None:
+    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
+    result = dbtool("drop", "--database-url", database_url)
+    assert result.exit_code == 0, result.output
+    left = {r[0] for r in conn.execute("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
+    assert left == {"dbtool_meta", "dbtool_migration_cache"}
+    assert conn.execute("SELECT count(*) FROM pg_type WHERE typname IN ('staff_role', 'pet_species', 'invoice_status')").fetchone()[0] == 0
+    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
+
+
+def test_verify_passes_after_reset_and_names_a_changed_table(database_url: str, conn: psycopg.Connection) -> None:
+    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
+    assert dbtool("verify", "--database-url", database_url).exit_code == 0
+    conn.execute("UPDATE pets SET name = 'Changed' WHERE id = (SELECT id FROM pets ORDER BY id LIMIT 1)")
+    result = dbtool("verify", "--database-url", database_url, "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert [d["table"] for d in doc["differences"]] == ["pets"]
+    assert "dbtool reset" in doc["message"]
+
+
+def test_log_format_json_emits_one_object_per_line(database_url: str) -> None:
+    result = dbtool_process("reset", "--database-url", database_url, "--profile", "ci", "--log-format", "json")
+    assert result.returncode == 0, result.stderr
+    events = [json.loads(line) for line in result.stdout.splitlines()]
+    steps = [e["step"] for e in events if e["event"] == "step"]
+    assert steps == ["connect", "lock", "drop", "migrate", "seed", "digest", "commit"]
+    assert events[-1]["event"] == "result" and events[-1]["digest"]
+    assert all("duration_ms" in e for e in events if e["event"] == "step")
+
+
+def test_two_concurrent_resets_serialize(database_url: str, conn: psycopg.Connection) -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import CLEAN_ENV
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dbtool", "reset", "--database-url", database_url, "--profile", "ci", "--lock-timeout", timeout],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        )
+        for timeout in ("60", "60", "0")
+    ]
+    outcomes = [(p.wait(timeout=120), p.stderr.read()) for p in procs]  # type: ignore[union-attr]
+    for code, err in outcomes:
+        assert code in (0, 75), err
+        assert "duplicate key" not in err and "does not exist" not in err
+    assert [c for c, _ in outcomes[:2]] == [0, 0]
+    assert conn.execute("SELECT count(*) FROM dbtool_meta WHERE event = 'reset'").fetchone()[0] >= 2
+    assert advisory_locks(conn) == 0
