@@ -18,6 +18,7 @@ MAX_LOCK_TIMEOUT = 86_400.0
 DEFAULT_SEED = 42
 MAX_SEED = 0xFFFFFFFF  # Mulberry32 has a 32-bit state
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
+MAX_WORKERS = 32
 URL_SCHEMES = ("postgresql", "postgres")
 # Unquoted Postgres identifiers only: a schema name is spliced into DDL.
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -36,6 +37,7 @@ class Settings:
     scale: int = 1
     schema: str = "public"
     force: bool = False
+    workers: int = 0  # generator processes; 0 = automatic (1 for small profiles)
     connect_timeout: float = 10.0
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -84,6 +86,8 @@ class Settings:
             raise ConfigError(f"unknown profile {self.profile!r}; choose one of: {', '.join(PROFILES)}")
         if not 1 <= self.scale <= MAX_SCALE:
             raise ConfigError(f"--scale {self.scale} is out of range; use 1..{MAX_SCALE}")
+        if not 0 <= self.workers <= MAX_WORKERS:
+            raise ConfigError(f"--workers {self.workers} is out of range; use 0 (automatic) to {MAX_WORKERS}")
         if not SCHEMA_NAME.fullmatch(self.schema):
             raise ConfigError(
                 f"schema name {self.schema!r} is not a plain lowercase identifier; use letters, digits and _ only"
@@ -130,7 +134,8 @@ def parse_target(url: str) -> Target:
 
 def mask_url(url: str) -> str:
     """Return `url` with any password replaced by ***, for logs and errors."""
-    return re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", url)
+    masked = re.sub(r"(://[^:/@?#]*:)[^@/?#]*@", r"\1***@", url)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", masked)
 
 
 def _require_utf8(name: str, value: str) -> None:

@@ -13,7 +13,8 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 import dbtool
-from dbtool.seed.generate import GENERATOR_VERSION
+from dbtool.schema import SchemaObject, objects_query
+from dbtool.seed.profiles import GENERATOR_VERSION
 
 EVENTS = ("reset", "seed", "migrate", "drop", "protect", "unprotect")
 
@@ -39,7 +40,6 @@ CREATE TABLE IF NOT EXISTS {schema}.dbtool_migration_cache (
     script text NOT NULL,
     created_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-COMMENT ON TABLE {schema}.dbtool_meta IS 'Written by dbtool: one row per reset/seed/migrate/drop/protect; do not edit';
 """
 
 
@@ -57,6 +57,49 @@ class MetaRecord:
     digest: str | None = None
 
 
+INSPECT_SQL = """
+SELECT
+  (SELECT coalesce(json_agg(json_build_array(kind, name)), '[]'::json) FROM ({objects}) o),
+  EXISTS (SELECT 1 FROM {schema}.dbtool_meta WHERE event NOT IN ('protect', 'unprotect')),
+  coalesce((SELECT event = 'protect' FROM {schema}.dbtool_meta WHERE event IN ('protect', 'unprotect')
+            ORDER BY id DESC LIMIT 1), false),
+  (SELECT json_build_array(revision, script) FROM {schema}.dbtool_migration_cache WHERE scripts_hash = {key})
+"""
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the guard and the migration cache need to know about the managed schema."""
+
+    objects: list[SchemaObject]
+    created_by_dbtool: bool
+    protected: bool
+    cached: tuple[str, str] | None  # (revision, script) rendered by Alembic for these scripts
+
+
+def inspect(conn: psycopg.Connection, schema: str, scripts_hash: str) -> Inspection:  # type: ignore[type-arg]
+    """Create the bookkeeping tables if missing (the caller's transaction rolls that back on a
+    refusal) and read the schema's objects, history, protection and cache in one round trip."""
+    ident = sql.Identifier(schema)
+    query = sql.SQL("; ").join(
+        [
+            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident),
+            sql.SQL(CREATE_SQL).format(schema=ident),
+            sql.SQL(INSPECT_SQL).format(objects=objects_query(schema), schema=ident, key=sql.Literal(scripts_hash)),
+        ]
+    )
+    cur = conn.execute(query)
+    while cur.nextset():  # the CREATEs' results come first; the SELECT's is last
+        pass
+    objects, created, protected, cached = cur.fetchone()  # type: ignore[misc]
+    return Inspection(
+        objects=[SchemaObject(kind, name) for kind, name in objects],
+        created_by_dbtool=created,
+        protected=protected,
+        cached=(cached[0], cached[1]) if cached else None,
+    )
+
+
 def has_meta(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[type-arg]
     """True when dbtool_meta exists in the schema: dbtool created this database's contents."""
     row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.dbtool_meta",)).fetchone()
@@ -71,8 +114,7 @@ def ensure_tables(conn: psycopg.Connection, schema: str) -> None:  # type: ignor
 
 
 def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # type: ignore[type-arg]
-    """Append one row to dbtool_meta (inside the caller's transaction)."""
-    ensure_tables(conn, schema)
+    """Append one row to dbtool_meta (inside the caller's transaction, after `inspect` or `ensure_tables`)."""
     conn.execute(
         sql.SQL(
             "INSERT INTO {}.dbtool_meta (event, dbtool_version, generator_version, revision, profile, seed, scale,"

@@ -64,6 +64,8 @@ def resolve_revision(revision: str) -> str:
     """Return the full revision id for `revision` ('head', 'base', an id or a unique prefix)."""
     from alembic.util import CommandError
 
+    if not revision.strip():
+        raise ConfigError("empty revision; use head, base or a revision id (see `dbtool status`)")
     if revision in ("head", "heads"):
         return head_revision()
     if revision == "base":
@@ -80,6 +82,14 @@ def resolve_revision(revision: str) -> str:
 def all_revisions() -> list[str]:
     """Revision ids from base to head."""
     return [s.revision for s in reversed(list(_script_directory().walk_revisions()))]
+
+
+def is_downgrade(current: str | None, target: str) -> bool:
+    """True when migrating from `current` to `target` goes down (drops what later revisions made)."""
+    if current is None:
+        return False
+    order = ["base", *all_revisions()]
+    return current not in order or order.index(target) < order.index(current)
 
 
 def current_revision(conn: psycopg.Connection, schema: str) -> str | None:  # type: ignore[type-arg]
@@ -118,9 +128,7 @@ def migrate(conn: psycopg.Connection, schema: str, revision: str = "head") -> Up
     from sqlalchemy.exc import DBAPIError
 
     target = resolve_revision(revision)
-    current = current_revision(conn, schema)
-    order = all_revisions()
-    going_down = target == "base" or (current in order and order.index(target) < order.index(current))
+    going_down = is_downgrade(current_revision(conn, schema), target)
     engine = _shared_engine(conn)
     rendered: list[str] = []
     renderer = psycopg.ClientCursor(conn)

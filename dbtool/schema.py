@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
@@ -20,16 +22,16 @@ SELECT kind, name FROM (
                         WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'table' END AS kind,
          c.relname::text AS name
   FROM pg_class c
-  WHERE c.relnamespace = %(schema)s::regnamespace
+  WHERE c.relnamespace = {schema}::regnamespace
     AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
     AND NOT c.relispartition
-    AND c.relname <> ALL (%(bookkeeping)s)
+    AND c.relname <> ALL ({bookkeeping})
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                     AND d.deptype IN ('e', 'a', 'i'))
   UNION ALL
   SELECT CASE t.typtype WHEN 'e' THEN 'type' WHEN 'd' THEN 'domain' ELSE 'type' END, t.typname::text
   FROM pg_type t
-  WHERE t.typnamespace = %(schema)s::regnamespace
+  WHERE t.typnamespace = {schema}::regnamespace
     AND (t.typtype IN ('e', 'd', 'r')
          OR (t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c'))
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_type'::regclass AND d.objid = t.oid
@@ -38,7 +40,7 @@ SELECT kind, name FROM (
   SELECT CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE 'function' END,
          p.oid::regprocedure::text
   FROM pg_proc p
-  WHERE p.pronamespace = %(schema)s::regnamespace
+  WHERE p.pronamespace = {schema}::regnamespace
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
                     AND d.deptype = 'e')
 ) o ORDER BY kind, name
@@ -69,18 +71,9 @@ class SchemaObject:
         return f"{self.kind} {self.name}"
 
 
-def schema_exists(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[type-arg]
-    """True when the schema exists in this database."""
-    row = conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (schema,)).fetchone()
-    return bool(row and row[0])
-
-
-def managed_objects(conn: psycopg.Connection, schema: str) -> list[SchemaObject]:  # type: ignore[type-arg]
-    """Everything in `schema` that a reset drops (nothing when the schema does not exist)."""
-    if not schema_exists(conn, schema):
-        return []
-    rows = conn.execute(OBJECTS_SQL, {"schema": schema, "bookkeeping": list(BOOKKEEPING_TABLES)}).fetchall()
-    return [SchemaObject(kind, name) for kind, name in rows]
+def objects_query(schema: str) -> sql.Composed:
+    """The SELECT listing (kind, name) of every managed object in an existing `schema`."""
+    return sql.SQL(OBJECTS_SQL).format(schema=sql.Literal(schema), bookkeeping=sql.Literal(list(BOOKKEEPING_TABLES)))
 
 
 def drop_statement(schema: str, objects: list[SchemaObject]) -> sql.Composable:
@@ -99,23 +92,67 @@ def drop_statement(schema: str, objects: list[SchemaObject]) -> sql.Composable:
     return sql.SQL("; ").join(statements)
 
 
-def drop_objects(conn: psycopg.Connection, schema: str, objects: list[SchemaObject] | None = None) -> int:  # type: ignore[type-arg]
-    """Drop every managed object in `schema` (one round trip); return how many were dropped."""
-    if objects is None:
-        objects = managed_objects(conn, schema)
+def drop_objects(conn: psycopg.Connection, schema: str, objects: list[SchemaObject]) -> int:  # type: ignore[type-arg]
+    """Lock, then drop every object in `objects` (one round trip); return how many were dropped."""
     if objects:
-        conn.execute(drop_statement(schema, objects))
+        conn.execute(sql.SQL("; ").join([lock_statement(schema, objects), drop_statement(schema, objects)]))
     logger.info("dropped %s objects in schema %s", len(objects), schema)
     return len(objects)
 
 
-def lock_tables(conn: psycopg.Connection, schema: str, objects: list[SchemaObject]) -> None:  # type: ignore[type-arg]
-    """Take ACCESS EXCLUSIVE on the tables about to be dropped, in name order, so that two
-    writers can never lock them in opposite orders and DROP ... CASCADE cannot deadlock a reader."""
+def lock_statement(schema: str, objects: list[SchemaObject]) -> sql.Composable:
+    """LOCK the tables about to be dropped in ACCESS EXCLUSIVE mode, in name order, so that two
+    writers never lock them in opposite orders and DROP ... CASCADE cannot deadlock a reader."""
     tables = sorted(o.name for o in objects if o.kind in ("table", "view", "materialized view"))
-    if tables:
-        conn.execute(
-            sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
-                sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
-            )
-        )
+    if not tables:
+        return sql.SQL("")
+    return sql.SQL("LOCK TABLE {} IN ACCESS EXCLUSIVE MODE").format(
+        sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)
+    )
+
+
+# Keys, plain indexes and foreign keys of the given tables, with their exact definitions, in the
+# order they are re-created: keys first (foreign keys need them), foreign keys last.
+DEFERRABLE_SQL = """
+SELECT 0, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
+FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+WHERE c.contype IN ('p', 'u') AND t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s)
+UNION ALL
+SELECT 1, t.oid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
+FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
+WHERE t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s)
+  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
+UNION ALL
+SELECT 2, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
+FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
+WHERE c.contype = 'f' AND t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s)
+ORDER BY 1, 2, 3
+"""
+KEY, INDEX, FOREIGN_KEY = 0, 1, 2
+
+
+@contextmanager
+def bulk_load(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> Iterator[None]:  # type: ignore[type-arg]
+    """Drop the tables' foreign keys, keys and indexes, yield for the COPY, then re-create them from
+    their saved definitions. Building indexes and validating keys once, set-based, after the load
+    is 2-3x faster than maintaining them row by row (pg_restore orders a restore the same way).
+    Run inside the load's transaction: if a re-created constraint fails, everything rolls back."""
+    saved = conn.execute(DEFERRABLE_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
+    drops = [
+        f"DROP INDEX {name}" if kind == INDEX else f"ALTER TABLE {table} DROP CONSTRAINT {name}"
+        for kind, table, name, _ in reversed(saved)  # foreign keys before the keys they reference
+    ]
+    if drops:
+        conn.execute("; ".join(drops))
+    yield
+    creates = [
+        definition if kind == INDEX else f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+        for kind, table, name, definition in saved
+    ]
+    if creates:
+        conn.execute("; ".join(creates))
+
+
+def truncate(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> None:  # type: ignore[type-arg]
+    """Empty `tables` in one statement (a seed replaces all of their data)."""
+    conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)))

@@ -1,8 +1,9 @@
-"""Pure row generation: (seed, profile, table, row range) -> row tuples, identical on every machine.
+"""Pure row generation: (seed, profile, table, row range) -> COPY text, identical on every machine.
 
 Every table owns a PRNG stream; row i of a table reads only draws (stream, i, 0..15), and a
 foreign key is the primary key of another row recomputed from that row's own draws. So any
-range of any table can be generated alone, in any order, with the same result.
+range of any table can be generated alone, in any order, in any process, with the same bytes.
+Tables whose rows depend on a parent (line items, tip splits) are generated per parent range.
 """
 
 from __future__ import annotations
@@ -11,15 +12,14 @@ import base64
 import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
 from functools import lru_cache
 
-from dbtool.seed.prng import RowDraws, mulberry32, uuid_from_words, counter
-from dbtool.seed.profiles import Profile
+import numpy as np
 
-GENERATOR_VERSION = 1  # bump whenever the same (seed, profile, scale) would produce different rows
-EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
-EPOCH_DATE = EPOCH.date()
+from dbtool.seed.columns import Rows, copy_text, dates, draws, pick, text, timestamps, uuids
+from dbtool.seed.prng import counter, mulberry32
+from dbtool.seed.profiles import GENERATOR_VERSION, Profile  # noqa: F401  (re-exported)
+
 SECONDS_PER_DAY = 86_400
 
 # Streams: one per table, plus one for the password salt. Part of the data contract.
@@ -65,8 +65,9 @@ SERVICE_CATALOG = (  # name, minutes, price in cents
     ("Paw balm", 10, 800),
     ("Cat groom", 75, 7500),
 )
+PRICES = np.array([price for _, _, price in SERVICE_CATALOG], dtype=np.int64)
 STATUSES = ("paid",) * 6 + ("issued",) * 2 + ("draft", "void")
-TIP_PERCENTS = (0, 0, 10, 15, 15, 20, 20, 25)
+TIP_PERCENTS = np.array([0, 0, 10, 15, 15, 20, 20, 25], dtype=np.int64)
 VISIT_NOTES = (
     "Calm throughout, no issues.",
     "Matting behind the ears, worked out gently.",
@@ -78,34 +79,25 @@ VISIT_NOTES = (
     "Minor tangles on the legs.",
 )
 
+Chunk = tuple[str, int]  # (COPY text, rows in it)
+
 
 @dataclass(frozen=True)
 class TableSpec:
-    """How to generate one table: columns, how many driver rows, and the pure row function."""
+    """How to generate one table: columns, how many driver rows, and the pure chunk function."""
 
     name: str
     columns: tuple[str, ...]
-    driver: Callable[[Profile], int]  # rows of the table whose range is chunked
-    rows: Callable[[int, Profile, int, int], Iterator[tuple]]  # type: ignore[type-arg]
+    driver: Callable[[Profile], int]  # rows of the table (or its parent) whose range is chunked
+    chunk: Callable[[int, Profile, int, int], Chunk]  # (seed, profile, first, count) -> COPY text
 
 
-def uuid_of(seed: int, stream: int, row: int) -> str:
-    """Primary key of row `row` of the table on `stream`."""
-    base = counter(stream, row, 0)
-    return uuid_from_words(*(mulberry32(seed, base + f) for f in range(4)))
+def _rows(first: int, count: int) -> Rows:
+    return np.arange(first, first + count, dtype=np.int64)
 
 
-def _ts(seconds: int) -> str:
-    return (EPOCH + timedelta(seconds=seconds)).isoformat(sep=" ")
-
-
-def _day(days: int) -> str:
-    return (EPOCH_DATE + timedelta(days=days)).isoformat()
-
-
-def groomer_index(profile: Profile, draw: int) -> int:
-    """Staff rows 0 and 1 are the manager and the receptionist; every later row is a groomer."""
-    return 2 + draw % (profile.staff - 2)
+def _mod(numbers: np.ndarray, n: int) -> np.ndarray:
+    return (numbers % np.uint64(n)).astype(np.int64)
 
 
 @lru_cache(maxsize=8)
@@ -116,156 +108,200 @@ def password_hash(seed: int) -> str:
     return f"pbkdf2_sha256${PASSWORD_ITERATIONS}${salt}${base64.b64encode(digest).decode()}"
 
 
-def staff_rows(seed: int, profile: Profile, first: int, count: int) -> Iterator[tuple]:  # type: ignore[type-arg]
-    hashed = password_hash(seed)
-    for i in range(first, first + count):
-        d = RowDraws(seed, STAFF, i)
-        if i < len(STAFF_LOGINS):
-            role, email = ("manager", "receptionist")[i], STAFF_LOGINS[i]
-        else:
-            role, email = "groomer", f"groomer{i - 1}@grooming.test"
-        name = f"{d.pick(4, FIRST_NAMES)} {d.pick(5, LAST_NAMES)}"
-        yield (d.uuid(), name, email, role, hashed, _day(-30 - d[6] % 1500))
+def groomers(profile: Profile, numbers: np.ndarray) -> Rows:
+    """Staff rows 0 and 1 are the manager and the receptionist; every later row is a groomer."""
+    return 2 + _mod(numbers, profile.staff - 2)
 
 
-def service_rows(seed: int, profile: Profile, first: int, count: int) -> Iterator[tuple]:  # type: ignore[type-arg]
-    for i in range(first, first + count):
-        name, minutes, price = SERVICE_CATALOG[i % len(SERVICE_CATALOG)]
-        if i >= len(SERVICE_CATALOG):
-            name = f"{name} #{i // len(SERVICE_CATALOG) + 1}"
-        yield (uuid_of(seed, SERVICES, i), name, minutes, price)
+def pet_owners(seed: int, profile: Profile, pets: Rows) -> Rows:
+    """Client owning each pet: the first pets give every client one, the rest are drawn."""
+    return np.where(pets < profile.clients, pets, _mod(draws(seed, PETS, pets, 4), profile.clients))
 
 
-def client_rows(seed: int, profile: Profile, first: int, count: int) -> Iterator[tuple]:  # type: ignore[type-arg]
-    for i in range(first, first + count):
-        d = RowDraws(seed, CLIENTS, i)
-        given, family = d.pick(4, FIRST_NAMES), d.pick(5, LAST_NAMES)
-        email = f"{given}.{family}.{i}@example.test".lower()
-        phone = f"+1-555-{d[6] % 10_000:04d}"
-        created = -(d[7] % (365 * SECONDS_PER_DAY))
-        yield (d.uuid(), f"{given} {family}", email, phone, _ts(created))
+def invoice_pets(seed: int, profile: Profile, invoices: Rows) -> Rows:
+    return _mod(draws(seed, INVOICES, invoices, 6), profile.pets)
 
 
-def pet_owner(seed: int, profile: Profile, pet: int) -> int:
-    """Client index owning pet `pet`: the first pets give every client one, the rest are drawn."""
-    if pet < profile.clients:
-        return pet
-    return mulberry32(seed, counter(PETS, pet, 4)) % profile.clients
+def invoice_seconds(seed: int, profile: Profile, invoices: Rows) -> np.ndarray:
+    return _mod(draws(seed, INVOICES, invoices, 7), profile.days * SECONDS_PER_DAY)
 
 
-def pet_rows(seed: int, profile: Profile, first: int, count: int) -> Iterator[tuple]:  # type: ignore[type-arg]
-    for i in range(first, first + count):
-        d = RowDraws(seed, PETS, i)
-        species = d.pick(5, SPECIES)
-        owner = uuid_of(seed, CLIENTS, pet_owner(seed, profile, i))
-        yield (d.uuid(), owner, d.pick(6, PET_NAMES), species, d.pick(7, BREEDS[species]), _day(-(d[8] % 5000) - 60))
+@dataclass(frozen=True)
+class Lines:
+    """The line slots of a range of invoices: shape (invoices, MAX_LINES_PER_INVOICE)."""
+
+    present: np.ndarray  # bool: slot j < the invoice's number of lines
+    service: np.ndarray
+    quantity: np.ndarray
+    slot_rows: np.ndarray  # row number of each slot in the line-item stream
+
+    @property
+    def amount(self) -> np.ndarray:
+        return np.where(self.present, PRICES[self.service % len(PRICES)] * self.quantity, 0)
 
 
-def invoice_lines(seed: int, profile: Profile, invoice: int) -> list[tuple[int, int]]:
-    """(service index, quantity) for each line of invoice `invoice`."""
-    n = 1 + mulberry32(seed, counter(INVOICES, invoice, 4)) % MAX_LINES_PER_INVOICE
-    lines = []
-    for j in range(n):
-        d = RowDraws(seed, LINE_ITEMS, invoice * MAX_LINES_PER_INVOICE + j)
-        lines.append((d[4] % profile.services, 1 + (d[5] % 4 == 0)))
-    return lines
+def invoice_lines(seed: int, profile: Profile, invoices: Rows) -> Lines:
+    n = 1 + _mod(draws(seed, INVOICES, invoices, 4), MAX_LINES_PER_INVOICE)
+    slot_rows = invoices[:, None] * MAX_LINES_PER_INVOICE + np.arange(MAX_LINES_PER_INVOICE)[None, :]
+    flat = slot_rows.ravel()
+    service = _mod(draws(seed, LINE_ITEMS, flat, 4), profile.services).reshape(slot_rows.shape)
+    quantity = (1 + (_mod(draws(seed, LINE_ITEMS, flat, 5), 4) == 0)).reshape(slot_rows.shape)
+    present = np.arange(MAX_LINES_PER_INVOICE)[None, :] < n[:, None]
+    return Lines(present, service, quantity.astype(np.int64), slot_rows)
 
 
-def _price(service: int) -> int:
-    return SERVICE_CATALOG[service % len(SERVICE_CATALOG)][2]
+def invoice_amounts(seed: int, profile: Profile, invoices: Rows) -> tuple[np.ndarray, np.ndarray]:
+    """(subtotal, tip) in cents per invoice: the sum of its lines, and a drawn percentage of that."""
+    subtotal = invoice_lines(seed, profile, invoices).amount.sum(axis=1)
+    percent = TIP_PERCENTS[_mod(draws(seed, INVOICES, invoices, 5), len(TIP_PERCENTS))]
+    return subtotal, subtotal * percent // 100
 
 
-def invoice_amounts(seed: int, profile: Profile, invoice: int) -> tuple[int, int]:
-    """(subtotal, tip) in cents: subtotal is the sum of the lines, tip a drawn percentage of it."""
-    subtotal = sum(_price(s) * q for s, q in invoice_lines(seed, profile, invoice))
-    tip_percent = TIP_PERCENTS[mulberry32(seed, counter(INVOICES, invoice, 5)) % len(TIP_PERCENTS)]
-    return subtotal, subtotal * tip_percent // 100
+def staff_chunk(seed: int, profile: Profile, first: int, count: int) -> Chunk:
+    rows = _rows(first, count)
+    roles = ["manager", "receptionist"] + ["groomer"] * max(0, first + count - 2)
+    emails = [STAFF_LOGINS[i] if i < len(STAFF_LOGINS) else f"groomer{i - 1}@grooming.test" for i in rows.tolist()]
+    names = [f"{g} {f}" for g, f in zip(pick(FIRST_NAMES, draws(seed, STAFF, rows, 4)), pick(LAST_NAMES, draws(seed, STAFF, rows, 5)))]
+    hired = dates(-30 - _mod(draws(seed, STAFF, rows, 6), 1500))
+    columns = [uuids(seed, STAFF, rows), names, emails, roles[first : first + count], [password_hash(seed)] * count, hired]
+    return copy_text(columns), count
 
 
-def invoice_pet(seed: int, profile: Profile, invoice: int) -> int:
-    """Pet index the invoice is for (its client is that pet's owner)."""
-    return mulberry32(seed, counter(INVOICES, invoice, 6)) % profile.pets
+def service_chunk(seed: int, profile: Profile, first: int, count: int) -> Chunk:
+    rows = _rows(first, count)
+    size = len(SERVICE_CATALOG)
+    names = [
+        SERVICE_CATALOG[i % size][0] + (f" #{i // size + 1}" if i >= size else "") for i in rows.tolist()
+    ]
+    minutes = [str(SERVICE_CATALOG[i % size][1]) for i in rows.tolist()]
+    prices = [str(SERVICE_CATALOG[i % size][2]) for i in rows.tolist()]
+    return copy_text([uuids(seed, SERVICES, rows), names, minutes, prices]), count
 
 
-def invoice_seconds(seed: int, profile: Profile, invoice: int) -> int:
-    """Seconds after the epoch at which the invoice was issued."""
-    return mulberry32(seed, counter(INVOICES, invoice, 7)) % (profile.days * SECONDS_PER_DAY)
+def client_chunk(seed: int, profile: Profile, first: int, count: int) -> Chunk:
+    rows = _rows(first, count)
+    given = pick(FIRST_NAMES, draws(seed, CLIENTS, rows, 4))
+    family = pick(LAST_NAMES, draws(seed, CLIENTS, rows, 5))
+    names = [f"{g} {f}" for g, f in zip(given, family)]
+    emails = [f"{g}.{f}.{i}@example.test".lower() for g, f, i in zip(given, family, rows.tolist())]
+    phones = [f"+1-555-{p:04d}" for p in _mod(draws(seed, CLIENTS, rows, 6), 10_000).tolist()]
+    created = timestamps(-_mod(draws(seed, CLIENTS, rows, 7), 365 * SECONDS_PER_DAY))
+    return copy_text([uuids(seed, CLIENTS, rows), names, emails, phones, created]), count
 
 
-def invoice_rows(seed: int, profile: Profile, first: int, count: int) -> Iterator[tuple]:  # type: ignore[type-arg]
-    for i in range(first, first + count):
-        d = RowDraws(seed, INVOICES, i)
-        pet = invoice_pet(seed, profile, i)
-        client = uuid_of(seed, CLIENTS, pet_owner(seed, profile, pet))
-        subtotal, tip = invoice_amounts(seed, profile, i)
-        status = d.pick(8, STATUSES)
-        yield (d.uuid(), i + 1, client, uuid_of(seed, PETS, pet), status, _ts(invoice_seconds(seed, profile, i)),
-               subtotal, tip, subtotal + tip)
+def pet_chunk(seed: int, profile: Profile, first: int, count: int) -> Chunk:
+    rows = _rows(first, count)
+    species = pick(SPECIES, draws(seed, PETS, rows, 5))
+    breed_draws = draws(seed, PETS, rows, 7).tolist()
+    breeds = [BREEDS[s][d % len(BREEDS[s])] for s, d in zip(species, breed_draws)]
+    owners = uuids(seed, CLIENTS, pet_owners(seed, profile, rows))
+    born = dates(-_mod(draws(seed, PETS, rows, 8), 5000) - 60)
+    names = pick(PET_NAMES, draws(seed, PETS, rows, 6))
+    return copy_text([uuids(seed, PETS, rows), owners, names, species, breeds, born]), count
 
 
-def line_item_rows(seed: int, profile: Profile, first: int, count: int) -> Iterator[tuple]:  # type: ignore[type-arg]
-    for i in range(first, first + count):
-        invoice_id = uuid_of(seed, INVOICES, i)
-        for j, (service, quantity) in enumerate(invoice_lines(seed, profile, i)):
-            row = i * MAX_LINES_PER_INVOICE + j
-            yield (uuid_of(seed, LINE_ITEMS, row), invoice_id, uuid_of(seed, SERVICES, service), quantity, _price(service))
+def invoice_chunk(seed: int, profile: Profile, first: int, count: int) -> Chunk:
+    rows = _rows(first, count)
+    pets = invoice_pets(seed, profile, rows)
+    subtotal, tip = invoice_amounts(seed, profile, rows)
+    columns = [
+        uuids(seed, INVOICES, rows),
+        text(rows + 1),
+        uuids(seed, CLIENTS, pet_owners(seed, profile, pets)),
+        uuids(seed, PETS, pets),
+        pick(STATUSES, draws(seed, INVOICES, rows, 8)),
+        timestamps(invoice_seconds(seed, profile, rows)),
+        text(subtotal),
+        text(tip),
+        text(subtotal + tip),
+    ]
+    return copy_text(columns), count
 
 
-def tip_split_rows(seed: int, profile: Profile, first: int, count: int) -> Iterator[tuple]:  # type: ignore[type-arg]
-    for i in range(first, first + count):
-        _, tip = invoice_amounts(seed, profile, i)
-        if tip == 0:
-            continue
-        invoice_id = uuid_of(seed, INVOICES, i)
-        d = RowDraws(seed, TIP_SPLITS, i * MAX_SPLITS_PER_INVOICE)
-        first_groomer = groomer_index(profile, d[4])
-        if tip >= 2 and d[5] % 2 and profile.staff > 3:
-            second = 2 + (first_groomer - 2 + 1 + d[6] % (profile.staff - 3)) % (profile.staff - 2)
-            shares = [(first_groomer, tip - tip // 2), (second, tip // 2)]
-        else:
-            shares = [(first_groomer, tip)]
-        for j, (groomer, amount) in enumerate(shares):
-            row = i * MAX_SPLITS_PER_INVOICE + j
-            yield (uuid_of(seed, TIP_SPLITS, row), invoice_id, uuid_of(seed, STAFF, groomer), amount)
+def line_item_chunk(seed: int, profile: Profile, first: int, count: int) -> Chunk:
+    invoices = _rows(first, count)
+    lines = invoice_lines(seed, profile, invoices)
+    present = lines.present.ravel()
+    service = lines.service.ravel()[present]
+    parent = np.repeat(invoices, MAX_LINES_PER_INVOICE)[present]
+    columns = [
+        uuids(seed, LINE_ITEMS, lines.slot_rows.ravel()[present]),
+        uuids(seed, INVOICES, parent),
+        uuids(seed, SERVICES, service),
+        text(lines.quantity.ravel()[present]),
+        text(PRICES[service % len(PRICES)]),
+    ]
+    return copy_text(columns), len(parent)
 
 
-def visit_rows(seed: int, profile: Profile, first: int, count: int) -> Iterator[tuple]:  # type: ignore[type-arg]
-    for i in range(first, first + count):
-        d = RowDraws(seed, VISITS, i)
-        invoice = i % profile.invoices
-        pet = invoice_pet(seed, profile, invoice)
-        minutes = 15 * (1 + d[4] % 8)
-        yield (d.uuid(), uuid_of(seed, PETS, pet), uuid_of(seed, STAFF, groomer_index(profile, d[5])),
-               uuid_of(seed, INVOICES, invoice), _ts(invoice_seconds(seed, profile, invoice)), minutes,
-               d.pick(6, VISIT_NOTES))
+def tip_split_chunk(seed: int, profile: Profile, first: int, count: int) -> Chunk:
+    invoices = _rows(first, count)
+    _, tip = invoice_amounts(seed, profile, invoices)
+    base = invoices * MAX_SPLITS_PER_INVOICE
+    first_groomer = groomers(profile, draws(seed, TIP_SPLITS, base, 4))
+    shared = (tip >= 2) & (_mod(draws(seed, TIP_SPLITS, base, 5), 2) == 1) & (profile.staff > 3)
+    offset = _mod(draws(seed, TIP_SPLITS, base, 6), max(profile.staff - 3, 1))
+    second_groomer = 2 + (first_groomer - 2 + 1 + offset) % (profile.staff - 2)
+    amounts = np.stack([np.where(shared, tip - tip // 2, tip), np.where(shared, tip // 2, 0)], axis=1)
+    staff = np.stack([first_groomer, second_groomer], axis=1)
+    present = np.stack([tip > 0, shared], axis=1).ravel()
+    slots = (base[:, None] + np.arange(MAX_SPLITS_PER_INVOICE)[None, :]).ravel()[present]
+    parent = np.repeat(invoices, MAX_SPLITS_PER_INVOICE)[present]
+    columns = [
+        uuids(seed, TIP_SPLITS, slots),
+        uuids(seed, INVOICES, parent),
+        uuids(seed, STAFF, staff.ravel()[present]),
+        text(amounts.ravel()[present]),
+    ]
+    return copy_text(columns), len(parent)
+
+
+def visit_chunk(seed: int, profile: Profile, first: int, count: int) -> Chunk:
+    rows = _rows(first, count)
+    invoices = rows % profile.invoices
+    columns = [
+        uuids(seed, VISITS, rows),
+        uuids(seed, PETS, invoice_pets(seed, profile, invoices)),
+        uuids(seed, STAFF, groomers(profile, draws(seed, VISITS, rows, 5))),
+        uuids(seed, INVOICES, invoices),
+        timestamps(invoice_seconds(seed, profile, invoices)),
+        text(15 * (1 + _mod(draws(seed, VISITS, rows, 4), 8))),
+        pick(VISIT_NOTES, draws(seed, VISITS, rows, 6)),
+    ]
+    return copy_text(columns), count
 
 
 # In foreign-key order: loading in this order satisfies every constraint.
 TABLE_SPECS: tuple[TableSpec, ...] = (
-    TableSpec("staff", ("id", "full_name", "email", "role", "password_hash", "hired_on"), lambda p: p.staff, staff_rows),
-    TableSpec("services", ("id", "name", "duration_minutes", "price_cents"), lambda p: p.services, service_rows),
-    TableSpec("clients", ("id", "full_name", "email", "phone", "created_at"), lambda p: p.clients, client_rows),
-    TableSpec("pets", ("id", "client_id", "name", "species", "breed", "born_on"), lambda p: p.pets, pet_rows),
+    TableSpec("staff", ("id", "full_name", "email", "role", "password_hash", "hired_on"), lambda p: p.staff, staff_chunk),
+    TableSpec("services", ("id", "name", "duration_minutes", "price_cents"), lambda p: p.services, service_chunk),
+    TableSpec("clients", ("id", "full_name", "email", "phone", "created_at"), lambda p: p.clients, client_chunk),
+    TableSpec("pets", ("id", "client_id", "name", "species", "breed", "born_on"), lambda p: p.pets, pet_chunk),
     TableSpec(
         "invoices",
         ("id", "number", "client_id", "pet_id", "status", "issued_at", "subtotal_cents", "tip_cents", "total_cents"),
         lambda p: p.invoices,
-        invoice_rows,
+        invoice_chunk,
     ),
     TableSpec(
         "invoice_line_items",
         ("id", "invoice_id", "service_id", "quantity", "unit_price_cents"),
         lambda p: p.invoices,
-        line_item_rows,
+        line_item_chunk,
     ),
-    TableSpec("invoice_tip_splits", ("id", "invoice_id", "staff_id", "amount_cents"), lambda p: p.invoices, tip_split_rows),
+    TableSpec("invoice_tip_splits", ("id", "invoice_id", "staff_id", "amount_cents"), lambda p: p.invoices, tip_split_chunk),
     TableSpec(
         "grooming_visit_logs",
         ("id", "pet_id", "staff_id", "invoice_id", "visited_at", "duration_minutes", "notes"),
         lambda p: p.visits,
-        visit_rows,
+        visit_chunk,
     ),
 )
+
+
+def generate_chunk(table: int, seed: int, profile: Profile, first: int, count: int) -> Chunk:
+    """COPY text for driver rows [first, first + count) of TABLE_SPECS[table] (picklable for workers)."""
+    return TABLE_SPECS[table].chunk(seed, profile, first, count)
 
 
 def chunks(total: int, size: int) -> Iterator[tuple[int, int]]:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# Bump whenever the same (seed, profile, scale) would produce different rows: it is recorded in
+# dbtool_meta and hashed into the digest, so old and new data are never mistaken for each other.
+GENERATOR_VERSION = 1
 MAX_SCALE = 5_000  # keeps every table inside its 2**24-row slice of the PRNG counter space
 TABLES = (
     "staff",

@@ -62,3 +62,8 @@ def test_errors_about_a_url_mask_its_password() -> None:
 
 def test_unix_socket_urls_are_accepted() -> None:
     assert str(parse_target("postgresql://postgres:@/dbtool?host=/tmp/pg")) == "postgres@/tmp/pg:5432/dbtool"
+
+
+def test_a_password_in_the_query_string_is_masked_too() -> None:
+    masked = mask_url("postgresql://app@db/uat?sslmode=require&password=s3cret")
+    assert "s3cret" not in masked and "password=***" in masked

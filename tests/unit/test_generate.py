@@ -1,65 +1,115 @@
 from __future__ import annotations
 
+import hashlib
+import re
 from collections import Counter
 
 import pytest
 
 from dbtool.seed.generate import TABLE_SPECS, chunks, password_hash
-from dbtool.seed.profiles import PROFILES
+from dbtool.seed.profiles import PROFILES, Profile
+from tests.reference import scalar_generate
+
+Rows = dict[str, list[tuple[str, ...]]]
+
+# sha256 of the COPY text the generator sends for seed 42; a change here means the data changed:
+# bump GENERATOR_VERSION and update these deliberately.
+GOLDEN_COPY_SHA256 = {
+    "ci": "5f4a9c9d40395aea32a8fec5b086ee8ecd4d3a6f85a2e15bcfe40d574b9cc0b5",
+    "dev": "176eb8d16cd1a36b757bc8d81608cc04a17b17ae3109564982b59f426af6f997",
+}
 
 
-def generate_all(seed: int, profile_name: str, chunk: int | None = None) -> dict[str, list[tuple]]:  # type: ignore[type-arg]
-    profile = PROFILES[profile_name]
-    out: dict[str, list[tuple]] = {}  # type: ignore[type-arg]
+def generate_all(seed: int, profile: Profile, chunk: int | None = None) -> Rows:
+    out: Rows = {}
     for spec in TABLE_SPECS:
         total = spec.driver(profile)
-        rows: list[tuple] = []  # type: ignore[type-arg]
+        rows: list[tuple[str, ...]] = []
         for first, count in chunks(total, chunk or max(total, 1)):
-            rows.extend(spec.rows(seed, profile, first, count))
+            text, n = spec.chunk(seed, profile, first, count)
+            parsed = [tuple(line.split("\t")) for line in text.splitlines()]
+            assert len(parsed) == n
+            rows.extend(parsed)
         out[spec.name] = rows
     return out
 
 
+def copy_sha256(seed: int, profile: Profile) -> str:
+    h = hashlib.sha256()
+    for spec in TABLE_SPECS:
+        h.update(spec.chunk(seed, profile, 0, spec.driver(profile))[0].encode())
+    return h.hexdigest()
+
+
+def _normalized(value: object) -> str:
+    """The scalar reference's values in the generator's text forms."""
+    if isinstance(value, str):
+        if re.fullmatch(r"[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", value):
+            return value.replace("-", "")
+        stamp = re.fullmatch(r"(\d{4}-\d\d-\d\d) (\d\d:\d\d:\d\d)\+00:00", value)
+        if stamp:
+            return f"{stamp[1]}T{stamp[2]}Z"
+        return value
+    return str(value)
+
+
+@pytest.mark.parametrize("name", ["ci", "dev", "demo"])
+def test_vectorized_generator_equals_the_scalar_reference(name: str) -> None:
+    profile = PROFILES[name]
+    got = generate_all(42, profile)
+    for spec in scalar_generate.TABLE_SPECS:
+        want = [tuple(map(_normalized, row)) for row in spec.rows(42, profile, 0, spec.driver(profile))]
+        assert got[spec.name] == want, spec.name
+
+
+def test_scaled_profile_slice_equals_the_scalar_reference() -> None:
+    profile = PROFILES["load"].scaled(50)
+    for spec, ref in zip(TABLE_SPECS, scalar_generate.TABLE_SPECS):
+        first = spec.driver(profile) - 7
+        text, _ = spec.chunk(7, profile, first, 7)
+        want = [tuple(map(_normalized, row)) for row in ref.rows(7, profile, first, 7)]
+        assert [tuple(line.split("\t")) for line in text.splitlines()] == want, spec.name
+
+
 def test_dev_profile_has_the_documented_counts() -> None:
-    data = generate_all(42, "dev")
-    assert {t: len(r) for t, r in data.items() if t in ("staff", "services", "clients", "pets", "invoices", "grooming_visit_logs")} == {
+    data = generate_all(42, PROFILES["dev"])
+    assert {t: len(data[t]) for t in ("staff", "services", "clients", "pets", "invoices", "grooming_visit_logs")} == {
         "staff": 4, "services": 10, "clients": 100, "pets": 176, "invoices": 1000, "grooming_visit_logs": 1000,
     }
-    roles = Counter(row[3] for row in data["staff"])
-    assert roles == {"manager": 1, "receptionist": 1, "groomer": 2}
+    assert Counter(row[3] for row in data["staff"]) == {"manager": 1, "receptionist": 1, "groomer": 2}
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 333])
 def test_chunking_does_not_change_a_single_row(chunk: int) -> None:
-    assert generate_all(42, "ci", chunk) == generate_all(42, "ci")
+    assert generate_all(42, PROFILES["ci"], chunk) == generate_all(42, PROFILES["ci"])
 
 
 def test_different_seeds_give_different_data() -> None:
-    assert generate_all(1, "ci") != generate_all(2, "ci")
+    assert generate_all(1, PROFILES["ci"]) != generate_all(2, PROFILES["ci"])
 
 
 def test_primary_keys_are_unique_across_all_tables() -> None:
-    data = generate_all(42, "dev")
+    data = generate_all(42, PROFILES["dev"])
     ids = [row[0] for rows in data.values() for row in rows]
     assert len(ids) == len(set(ids))
 
 
 def test_invoice_totals_match_their_lines_and_tip_splits() -> None:
-    data = generate_all(42, "dev")
+    data = generate_all(42, PROFILES["dev"])
     lines: Counter[str] = Counter()
     for _, invoice_id, _, quantity, price in data["invoice_line_items"]:
-        lines[invoice_id] += quantity * price
+        lines[invoice_id] += int(quantity) * int(price)
     tips: Counter[str] = Counter()
     for _, invoice_id, _, amount in data["invoice_tip_splits"]:
-        tips[invoice_id] += amount
+        tips[invoice_id] += int(amount)
     for invoice_id, _, _, _, _, _, subtotal, tip, total in data["invoices"]:
-        assert total == subtotal + tip
-        assert subtotal == lines[invoice_id]
-        assert tip == tips[invoice_id]
+        assert int(total) == int(subtotal) + int(tip)
+        assert int(subtotal) == lines[invoice_id]
+        assert int(tip) == tips[invoice_id]
 
 
 def test_every_foreign_key_resolves_in_memory() -> None:
-    data = generate_all(42, "dev")
+    data = generate_all(42, PROFILES["dev"])
     ids = {t: {row[0] for row in rows} for t, rows in data.items()}
     assert {row[1] for row in data["pets"]} <= ids["clients"]
     assert {row[2] for row in data["invoices"]} <= ids["clients"]
@@ -69,14 +119,17 @@ def test_every_foreign_key_resolves_in_memory() -> None:
 
 
 def test_text_values_need_no_copy_escaping() -> None:
-    data = generate_all(42, "dev")
-    for rows in data.values():
+    for rows in generate_all(42, PROFILES["dev"]).values():
         for row in rows:
-            for value in row:
-                assert not (isinstance(value, str) and any(c in value for c in "\t\n\\"))
+            assert not any("\\" in v or "\r" in v for v in row)
 
 
 def test_staff_password_is_a_salted_pbkdf2_hash() -> None:
     hashed = password_hash(42)
     assert hashed.startswith("pbkdf2_sha256$") and "groom" not in hashed
     assert password_hash(42) == hashed and password_hash(43) != hashed
+
+
+@pytest.mark.parametrize("name", sorted(GOLDEN_COPY_SHA256))
+def test_golden_copy_bytes_for_seed_42(name: str) -> None:
+    assert copy_sha256(42, PROFILES[name]) == GOLDEN_COPY_SHA256[name]
