@@ -59,8 +59,13 @@ class VerifyMismatchError(DbtoolError):
     """The live data differs from what the recorded seed must produce."""
 
 
-class Terminated(BaseException):
+class Terminated(SystemExit):
     """Raised in the main thread by the SIGTERM handler, like KeyboardInterrupt for SIGINT."""
+
+    # A SystemExit, because psycopg cancels the running query on the server only for KeyboardInterrupt
+    # and SystemExit; any other exception leaves the session busy and the rollback impossible.
+    def __init__(self) -> None:
+        super().__init__(EXIT_SIGTERM)
 
 
 class InterruptedRun(DbtoolError):

@@ -68,35 +68,59 @@ def advisory_lock(
     conn = pool.getconn()
     acquired = False
     try:
-        started = time.monotonic()
-        last_report = -REPORT_INTERVAL
-        while True:
-            acquired = bool(conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0])  # type: ignore[index]
-            waited = time.monotonic() - started
-            if acquired:
-                break
-            holders = lock_holders(conn, key)
-            if waited >= timeout:
-                raise LockBusyError(
-                    f"advisory lock {key} still held after {waited:.1f}s by "
-                    f"{'; '.join(map(str, holders)) or 'a session that just ended'}; "
-                    "wait for that run to finish or raise --lock-timeout"
-                )
-            if waited - last_report >= REPORT_INTERVAL:
-                on_wait(holders, waited)
-                last_report = waited
-            time.sleep(min(POLL_INTERVAL, max(0.0, timeout - waited)))
+        try:
+            acquired = _acquire(conn, key, timeout, on_wait)
+        except LockBusyError:
+            raise
+        except BaseException:
+            # Interrupted or disconnected mid-query: the server may have granted the lock without our
+            # seeing the answer. Closing the session is the one way to be sure it is not held.
+            conn.close()
+            raise
         yield conn
     finally:
-        if acquired:
-            _unlock(conn, key)
-        pool.putconn(conn)
+        try:
+            if acquired:
+                _unlock(conn, key)
+        finally:
+            pool.putconn(conn)
+
+
+def _acquire(
+    conn: psycopg.Connection,  # type: ignore[type-arg]
+    key: int,
+    timeout: float,
+    on_wait: Callable[[list[Holder], float], None],
+) -> bool:
+    started = time.monotonic()
+    last_report = -REPORT_INTERVAL
+    while True:
+        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
+            return True
+        waited = time.monotonic() - started
+        holders = lock_holders(conn, key)
+        if waited >= timeout:
+            raise LockBusyError(
+                f"advisory lock {key} still held after {waited:.1f}s by "
+                f"{'; '.join(map(str, holders)) or 'a session that just ended'}; "
+                "wait for that run to finish or raise --lock-timeout"
+            )
+        if waited - last_report >= REPORT_INTERVAL:
+            on_wait(holders, waited)
+            last_report = waited
+        time.sleep(min(POLL_INTERVAL, max(0.0, timeout - waited)))
 
 
 def _unlock(conn: psycopg.Connection, key: int) -> None:  # type: ignore[type-arg]
     # Cleanup never hides the original error: if unlocking fails, closing the session frees the lock.
+    if conn.closed or conn.broken:
+        return  # the session is gone, and the lock went with it
     try:
         conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
     except psycopg.Error as exc:
-        logger.warning("could not release advisory lock %s (%s); closing the session releases it", key, exc)
+        # Not a warning: nothing is left for the user to do, and the CLI's error stays one line.
+        logger.info("could not release advisory lock %s (%s); closing the session releases it", key, exc)
         conn.close()
+    except BaseException:
+        conn.close()  # interrupted while unlocking: closing the session releases the lock
+        raise

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import psycopg
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 
 from dbtool.config import Settings, mask_url
-from dbtool.errors import UnreachableError
+from dbtool.errors import ConfigError, DbtoolError, UnreachableError
 
 logger = logging.getLogger(__name__)
 
 MIN_POOL_SIZE = 2  # the lock connection and the work connection, opened in parallel
+READY_POLL_INTERVAL = 0.01  # seconds between checks while the first connections are made
+MIN_MASKED_LENGTH = 4  # passwords at least this long are masked wherever they appear in an error
 
 
 def application_name(command: str) -> str:
@@ -30,7 +34,7 @@ def application_name(command: str) -> str:
 def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
     """Open a pool of min 2, max settings.pool_max autocommit connections; close it on exit."""
     assert settings.database_url is not None
-    failures: list[psycopg.OperationalError] = []
+    failures: list[psycopg.Error] = []
 
     class _RecordingConnection(psycopg.Connection):  # type: ignore[type-arg]
         # The pool retries failed connects quietly; remember why so the CLI can say it at once.
@@ -38,7 +42,7 @@ def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
         def connect(cls, *args: Any, **kwargs: Any) -> Any:
             try:
                 return super().connect(*args, **kwargs)
-            except psycopg.OperationalError as exc:
+            except psycopg.Error as exc:
                 failures.append(exc)
                 raise
 
@@ -65,25 +69,50 @@ def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
         pool.close(timeout=1.0)
 
 
-def _wait_ready(pool: ConnectionPool, settings: Settings, failures: list[psycopg.OperationalError]) -> None:
+def _wait_ready(pool: ConnectionPool, settings: Settings, failures: list[psycopg.Error]) -> None:
+    """Return once the pool holds its first MIN_POOL_SIZE connections; fail at the first refused attempt."""
+    # Not pool.wait(): on timeout it closes the pool, so it cannot be polled with a short timeout
+    # (a connection slower than the poll interval, e.g. a slow DNS answer, ended the run).
     deadline = time.monotonic() + settings.connect_timeout
-    while True:
-        try:
-            pool.wait(timeout=0.05)
-            return
-        except PoolTimeout:
-            if failures:
-                raise UnreachableError(describe_connect_error(failures[0], settings)) from None
-            if time.monotonic() >= deadline:
-                raise UnreachableError(
-                    f"could not connect to {settings.target} within {settings.connect_timeout:g}s; "
-                    "check that the server is up and reachable"
-                ) from None
+    while pool.get_stats().get("pool_available", 0) < MIN_POOL_SIZE:
+        if failures:
+            raise _connect_failure(failures[0], settings) from None
+        if time.monotonic() >= deadline:
+            raise UnreachableError(
+                f"could not connect to {settings.target} within {settings.connect_timeout:g}s; "
+                "check that the server is up and reachable"
+            ) from None
+        time.sleep(READY_POLL_INTERVAL)
+
+
+def _connect_failure(exc: psycopg.Error, settings: Settings) -> DbtoolError:
+    if isinstance(exc, psycopg.OperationalError):
+        return UnreachableError(describe_connect_error(exc, settings))
+    # libpq refused the URL itself (unknown parameter, bad escape): bad configuration, not the network.
+    return ConfigError(
+        f"database URL {mask_url(settings.database_url or '')!r} is invalid: {_masked_reason(exc, settings)}; "
+        "expected postgresql://user:password@host:port/dbname"
+    )
 
 
 def describe_connect_error(exc: psycopg.OperationalError, settings: Settings) -> str:
     """One line: the server's or libpq's reason, with the password never shown."""
-    reason = " ".join(str(exc).split())
-    if "password" in reason and settings.database_url:
-        reason = reason.replace(settings.database_url, mask_url(settings.database_url))
+    reason = _masked_reason(exc, settings)
     return f"cannot connect to {settings.target}: {reason}; check the URL, the server and your credentials"
+
+
+def _masked_reason(exc: BaseException, settings: Settings) -> str:
+    # libpq quotes what it could not parse, which may be the password itself.
+    reason = " ".join(str(exc).split())
+    url = settings.database_url or ""
+    if url:
+        reason = reason.replace(url, mask_url(url))
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        for secret in {password or "", unquote(password or "")} - {""}:
+            reason = re.sub(f'"[^"]*{re.escape(secret)}[^"]*"', '"***"', reason)
+            if len(secret) >= MIN_MASKED_LENGTH:  # shorter ones would mangle ordinary words
+                reason = reason.replace(secret, "***")
+    return reason

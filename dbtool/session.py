@@ -6,10 +6,12 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from typing import TypeVar
 
 import psycopg
 from psycopg import errors as pg_errors
+from psycopg import pq
 from psycopg import sql
 
 from dbtool.config import Settings
@@ -21,14 +23,22 @@ from dbtool.report import Reporter
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-TABLE_LOCK_TIMEOUT_MS = 2000  # one attempt's wait for a table lock before it backs off and retries
-FIRST_BACKOFF, MAX_BACKOFF = 0.1, 2.0
+# One attempt's wait for each lock. Every reader of a table queues behind a waiting lock request, so
+# this is the longest a reader waits for a reset that cannot get its locks; it also stays far below
+# the server's deadlock_timeout (1 s by default), so in a lock cycle between a reader's join and the
+# reset it is the reset that gives up and retries, never the reader that gets a deadlock error.
+TABLE_LOCK_TIMEOUT_MS = 100
+FIRST_BACKOFF, MAX_BACKOFF = 0.1, 2.0  # between attempts that failed on a session already gone
+BLOCKER_POLL_INTERVAL = 0.1  # seconds between checks whether the blocking transactions have ended
+REPORT_INTERVAL = 5.0  # seconds between "tables busy" notes
 
+# Sessions holding locks on the schema's relations; with `since`, only transactions already open then.
 BLOCKERS_SQL = """
 SELECT DISTINCT a.pid, coalesce(a.application_name, ''), coalesce(a.state, ''),
        extract(epoch FROM now() - coalesce(a.xact_start, a.backend_start))::int
 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid JOIN pg_class c ON c.oid = l.relation
-WHERE l.granted AND c.relnamespace = to_regnamespace(%s) AND a.pid <> pg_backend_pid()
+WHERE l.granted AND c.relnamespace = to_regnamespace(%(schema)s) AND a.pid <> pg_backend_pid()
+  AND (%(since)s::timestamptz IS NULL OR a.xact_start <= %(since)s::timestamptz)
 ORDER BY 1
 """
 
@@ -57,10 +67,19 @@ def locked_session(settings: Settings, reporter: Reporter, command: str) -> Iter
         yield stack.enter_context(pool.connection())
 
 
-def blockers(conn: psycopg.Connection, schema: str) -> list[str]:  # type: ignore[type-arg]
-    """Sessions holding locks on relations in `schema`, described for a human."""
-    rows = conn.execute(BLOCKERS_SQL, (schema,)).fetchall()
+def blockers(conn: psycopg.Connection, schema: str, since: datetime | None = None) -> list[str]:  # type: ignore[type-arg]
+    """Sessions holding locks on relations in `schema` (in a transaction open at `since`), described for a human."""
+    rows = conn.execute(BLOCKERS_SQL, {"schema": schema, "since": since}).fetchall()
     return [f"pid {pid} ({app or 'no application_name'}, {state}, {age}s in transaction)" for pid, app, state, age in rows]
+
+
+def _close_if_busy(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+    # A signal that lands while a COPY is being ended (psycopg cancels a running query on an interrupt,
+    # but not a COPY it was finishing) leaves the session mid-statement: no ROLLBACK can be sent on it.
+    # Closing it makes the server roll the transaction back at once and free its locks.
+    if conn.pgconn.transaction_status == pq.TransactionStatus.ACTIVE:
+        logger.info("session still busy after an interruption; closing it to roll back")
+        conn.close()
 
 
 def transaction(
@@ -69,11 +88,14 @@ def transaction(
     reporter: Reporter,
     work: Callable[[psycopg.Connection], T],  # type: ignore[type-arg]
 ) -> T:
-    """Run `work` in one transaction with a short lock_timeout; when a table lock is busy, roll back,
-    back off and retry until --lock-timeout, then give up naming the blockers."""
-    deadline = time.monotonic() + settings.lock_timeout
+    """Run `work` in one transaction with a short lock_timeout; when a lock is busy, roll back, wait for
+    the transactions that held it to end, and retry until --lock-timeout, then give up naming them."""
+    began = time.monotonic()
+    deadline = began + settings.lock_timeout
     backoff = FIRST_BACKOFF
+    last_report: float | None = None
     while True:
+        attempt_start: datetime | None = None
         try:
             with conn.transaction():
                 conn.execute(
@@ -81,19 +103,40 @@ def transaction(
                         sql.Literal(TABLE_LOCK_TIMEOUT_MS), sql.Identifier(settings.schema)
                     )
                 )
-                return work(conn)
+                attempt_start = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+                try:
+                    return work(conn)
+                except BaseException:
+                    _close_if_busy(conn)
+                    raise
         except (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected) as exc:
-            who = blockers(conn, settings.schema)
+            failure = type(exc).__name__
+        # Wait holding no lock: a queued lock request would hold every other reader of the table
+        # behind it for as long as the long transaction lasts. Retry once the sessions that were
+        # already in a transaction when this attempt began have ended theirs.
+        waited_for_blockers = False
+        while True:
+            who = blockers(conn, settings.schema, attempt_start)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
+                who = who or blockers(conn, settings.schema)
                 raise LockBusyError(
                     f"table locks in schema {settings.schema} still busy after {settings.lock_timeout:g}s "
-                    f"({type(exc).__name__}), held by {'; '.join(who) or 'sessions that just ended'}; "
+                    f"({failure}), held by {'; '.join(who) or 'sessions that just ended'}; "
                     "end those transactions or raise --lock-timeout"
                 ) from None
-            reporter.note(
-                f"tables busy ({'; '.join(who) or 'a session that just ended'}); rolled back, retrying in {backoff:.1f}s",
-                blockers=who,
-            )
+            if not who:
+                break
+            now = time.monotonic()
+            if last_report is None or now - last_report >= REPORT_INTERVAL:
+                reporter.note(
+                    f"tables busy, held by {'; '.join(who)}; rolled back, waiting for that to end "
+                    f"({now - began:.0f}s of {settings.lock_timeout:g}s)",
+                    blockers=who,
+                )
+                last_report = now
+            waited_for_blockers = True
+            time.sleep(min(BLOCKER_POLL_INTERVAL, remaining))
+        if not waited_for_blockers:
             time.sleep(min(backoff, remaining))
             backoff = min(backoff * 2, MAX_BACKOFF)
