@@ -40,6 +40,30 @@ class Reporter:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.steps: list[dict[str, Any]] = []
+        self.failed_step: str | None = None  # the innermost step an error escaped from
+        self._bars: Any = None  # rich Progress while a long seed runs on a terminal
+        self._tasks: dict[str, Any] = {}
+
+    def progress(self, table: str, rows: int, percent: int) -> None:
+        """Per-table progress bars, on a terminal with text output only (never in logs or JSON)."""
+        if self.log_format != "text" or self.as_json or not self.out.isatty():
+            return
+        if self._bars is None:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bars = Progress(
+                TextColumn("  {task.description:<20}"), BarColumn(), TextColumn("{task.fields[rows]:>10,} rows"),
+                TimeRemainingColumn(), transient=True,
+            )
+            self._bars.start()
+        if table not in self._tasks:
+            self._tasks[table] = self._bars.add_task(table, total=100, rows=0)
+        self._bars.update(self._tasks[table], completed=percent, rows=rows)
+
+    def _end_progress(self) -> None:
+        if self._bars is not None:
+            self._bars.stop()
+            self._bars, self._tasks = None, {}
 
     @property
     def json_lines(self) -> bool:
@@ -55,7 +79,14 @@ class Reporter:
     def step(self, name: str) -> Iterator[Step]:
         """Time a step; report it when it completes (a failing step is reported by `failure`)."""
         step = Step(name)
-        yield step
+        self.failed_step = None  # a step that failed and was retried (busy table locks) is history
+        try:
+            yield step
+        except BaseException:
+            self.failed_step = self.failed_step or name
+            raise
+        finally:
+            self._end_progress()
         duration = time.perf_counter() - step.started
         record = {"event": "step", "step": name, "duration_ms": round(duration * 1000, 1), **step.fields}
         self.steps.append(record)
@@ -84,9 +115,10 @@ class Reporter:
         """One line saying what went wrong and what to do; JSON modes put it on stdout."""
         message = " ".join(str(exc).split())
         if self.as_json or self.json_lines:
+            where = {"step": self.failed_step} if self.failed_step else {}
             self._emit(
                 {"event": "error", "error": type(exc).__name__, "message": message, "exit_code": exc.exit_code,
-                 **exc.details}
+                 **where, **exc.details}
             )
         else:
             self._text(f"dbtool: error: {message}", self.err)

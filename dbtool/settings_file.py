@@ -1,0 +1,99 @@
+"""Settings from a file: ./dbtool.toml (top-level keys) or [tool.dbtool] in ./pyproject.toml.
+
+Precedence is flag > environment > file > default; the CLI applies a file value only to an option
+left at its default. Keys are spelled like the flags (`pool-max` for --pool-max).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dbtool.errors import ConfigError
+
+DBTOOL_TOML = "dbtool.toml"
+PYPROJECT_TOML = "pyproject.toml"
+
+# File key -> (option name, accepted value types). --force and --yes are deliberately absent:
+# skipping a safety check must be visible on the command line.
+FILE_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
+    "database-url": ("database_url", (str,)),
+    "pool-max": ("pool_max", (int,)),
+    "lock-timeout": ("lock_timeout", (int, float)),
+    "lock-key": ("lock_key", (int,)),
+    "profile": ("profile", (str,)),
+    "seed": ("seed", (int,)),
+    "scale": ("scale", (int,)),
+    "workers": ("workers", (int,)),
+    "schema": ("schema", (str,)),
+    "log-format": ("log_format", (str,)),
+}
+CHOICES = {"log-format": ("text", "json")}
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    """Option values read from a settings file (`path` is None when there is none)."""
+
+    path: Path | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+def settings_table(document: dict[str, Any], file_name: str) -> dict[str, Any] | None:
+    """The dbtool table of a parsed TOML document: all of dbtool.toml, or pyproject's [tool.dbtool]."""
+    if file_name == PYPROJECT_TOML:
+        table = document.get("tool", {}).get("dbtool")
+        if table is not None and not isinstance(table, dict):
+            raise ConfigError(f"{file_name}: tool.dbtool must be a table ([tool.dbtool])")
+        return table
+    return document
+
+
+def parse_settings(table: dict[str, Any], origin: str) -> dict[str, Any]:
+    """Option name -> value for one dbtool table; ConfigError (exit 2) on an unknown key or a wrong type."""
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in FILE_KEYS:
+            raise ConfigError(f"{origin}: unknown setting {key!r}{_hint(key, origin)}; known: {', '.join(FILE_KEYS)}")
+        name, types = FILE_KEYS[key]
+        if isinstance(value, bool) or not isinstance(value, types):
+            wanted = " or ".join(TYPE_NAMES[t] for t in types)
+            raise ConfigError(f"{origin}: {key} = {value!r} must be {wanted}")
+        if key in CHOICES and value not in CHOICES[key]:
+            raise ConfigError(f"{origin}: {key} = {value!r} must be one of {', '.join(CHOICES[key])}")
+        values[name] = float(value) if float in types else value
+    return values
+
+
+def _hint(key: str, origin: str) -> str:
+    if key.replace("_", "-") in FILE_KEYS:
+        return f" (did you mean {key.replace('_', '-')!r}?)"
+    if key == "tool" and origin.endswith(DBTOOL_TOML):
+        return " (dbtool.toml takes its keys at the top level, without [tool.dbtool])"
+    if key in ("force", "yes"):
+        return " (--force and --yes are command-line only, so that skipping a check is always visible)"
+    return ""
+
+
+def read_settings_file(directory: Path) -> FileSettings:
+    """Read ./dbtool.toml, else [tool.dbtool] of ./pyproject.toml, in `directory` (not its parents)."""
+    for file_name in (DBTOOL_TOML, PYPROJECT_TOML):
+        path = directory / file_name
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (FileNotFoundError, IsADirectoryError):
+            continue
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}; fix or remove it") from None
+        try:
+            document = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it") from None
+        table = settings_table(document, file_name)
+        if table is None:
+            continue  # a pyproject.toml without [tool.dbtool]
+        return FileSettings(path, parse_settings(table, str(path)))
+    return FileSettings()
