@@ -73,7 +73,7 @@ def _settings(reporter: Any, **options: Any) -> Settings:
     if settings.database_url is None:
         from dbtool import local
 
-        server = local.up()
+        server = local.ensure()
         reporter.note(f"Using embedded Postgres in {server.data_dir} (no DATABASE_URL given)", embedded=True)
         settings = Settings.from_options(**{**options, "database_url": server.url}, sources={**sources, "database_url": "embedded"})
     return settings

@@ -198,6 +198,11 @@ def _lock_owner(lock: Path) -> int | None:
     return int(first) if first.isdigit() else None
 
 
+def ensure(path: str | os.PathLike[str] | None = None) -> LocalServer:
+    """The running server (read from its pid file, no start-up cost), or `up()` when it is not running."""
+    return running(path) or up(path)
+
+
 def running(path: str | os.PathLike[str] | None = None) -> LocalServer | None:
     """The running server in the data directory, or None (a stale pid file counts as not running)."""
     directory = data_dir(path)

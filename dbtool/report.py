@@ -70,10 +70,18 @@ class Reporter:
         return self.log_format == "json" and not self.as_json
 
     def _emit(self, obj: dict[str, Any]) -> None:
-        print(json.dumps(obj, default=_default, sort_keys=False), file=self.out, flush=True)
+        self._text(json.dumps(obj, default=_default, sort_keys=False))
 
     def _text(self, line: str, stream: TextIO | None = None) -> None:
-        print(line, file=stream or self.out, flush=True)
+        try:
+            print(line, file=stream or self.out, flush=True)
+        except BrokenPipeError:
+            # The reader went away (`dbtool reset | head -1`): the run's outcome is the database's,
+            # not the pipe's, so finish it and drop the rest of the output.
+            import os
+
+            devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+            os.dup2(devnull.fileno(), (stream or self.out).fileno())
 
     @contextmanager
     def step(self, name: str) -> Iterator[Step]:

@@ -173,3 +173,20 @@ def test_two_concurrent_resets_serialize(database_url: str, conn: psycopg.Connec
     assert [c for c, _ in outcomes[:2]] == [0, 0]
     assert conn.execute("SELECT count(*) FROM dbtool_meta WHERE event = 'reset'").fetchone()[0] >= 2
     assert advisory_locks(conn) == 0
+
+
+def test_a_reader_that_closes_the_pipe_does_not_abort_the_reset(database_url: str, conn: psycopg.Connection) -> None:
+    import os
+    import subprocess
+    import sys
+
+    reader = subprocess.Popen(["head", "-n", "1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    writer = subprocess.run(
+        [sys.executable, "-m", "dbtool", "reset", "--database-url", database_url, "--profile", "ci"],
+        stdout=reader.stdin, stderr=subprocess.PIPE, text=True, timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
+    )
+    reader.stdin.close()  # type: ignore[union-attr]
+    reader.wait(timeout=10)
+    assert writer.returncode == 0, writer.stderr
+    assert conn.execute("SELECT count(*) FROM dbtool_meta WHERE event = 'reset'").fetchone()[0] == 1
