@@ -306,9 +306,14 @@ def _read_only(name: str) -> Callable[..., None]:
     return run
 
 
+TEXT_OMITS = ("table_digests", "row_counts")  # per-table detail: in --json; the live counts are shown anyway
+
+
 def _render(document: dict[str, Any], indent: str = "") -> str:
     lines = []
     for key, value in document.items():
+        if indent and key in TEXT_OMITS:
+            continue
         if isinstance(value, dict) and value:
             lines.append(f"{indent}{key}:")
             lines.append(_render(value, indent + "  "))

@@ -100,6 +100,15 @@ def inspect(conn: psycopg.Connection, schema: str, scripts_hash: str) -> Inspect
     )
 
 
+def _user() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()  # $USER and friends, else the password database
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
 def has_meta(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[type-arg]
     """True when dbtool_meta exists in the schema: dbtool created this database's contents."""
     row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.dbtool_meta",)).fetchone()
@@ -131,7 +140,7 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
             Jsonb(rec.row_counts) if rec.row_counts is not None else None,
             Jsonb(rec.table_digests) if rec.table_digests is not None else None,
             rec.digest,
-            f"{os.environ.get('USER', 'unknown')}@{socket.gethostname()} pid {os.getpid()}",
+            f"{_user()}@{socket.gethostname()} pid {os.getpid()}",
         ),
     )
 
