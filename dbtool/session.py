@@ -12,7 +12,6 @@ from typing import TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq
-from psycopg import sql
 
 from dbtool.config import Settings
 from dbtool.errors import LockBusyError
@@ -98,12 +97,12 @@ def transaction(
         attempt_start: datetime | None = None
         try:
             with conn.transaction():
-                conn.execute(
-                    sql.SQL("SET LOCAL lock_timeout = {}; SET LOCAL search_path TO {}").format(
-                        sql.Literal(TABLE_LOCK_TIMEOUT_MS), sql.Identifier(settings.schema)
-                    )
-                )
-                attempt_start = conn.execute("SELECT now()").fetchone()[0]  # type: ignore[index]
+                # set_config(..., true) is SET LOCAL; one round trip also reads when this attempt began.
+                attempt_start = conn.execute(
+                    "SELECT set_config('lock_timeout', %s, true), set_config('search_path', quote_ident(%s), true),"
+                    " now()",
+                    (f"{TABLE_LOCK_TIMEOUT_MS}ms", settings.schema),
+                ).fetchone()[2]  # type: ignore[index]
                 try:
                     return work(conn)
                 except BaseException:
