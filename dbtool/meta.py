@@ -16,8 +16,6 @@ import dbtool
 from dbtool.schema import SchemaObject, objects_query
 from dbtool.seed.profiles import GENERATOR_VERSION
 
-EVENTS = ("reset", "seed", "migrate", "drop", "protect", "unprotect")
-
 CREATE_SQL = """
 CREATE TABLE IF NOT EXISTS {schema}.dbtool_meta (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -80,12 +78,12 @@ class Inspection:
 def inspect(conn: psycopg.Connection, schema: str, scripts_hash: str) -> Inspection:  # type: ignore[type-arg]
     """Create the bookkeeping tables if missing (the caller's transaction rolls that back on a
     refusal) and read the schema's objects, history, protection and cache in one round trip."""
-    ident = sql.Identifier(schema)
     query = sql.SQL("; ").join(
         [
-            sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(ident),
-            sql.SQL(CREATE_SQL).format(schema=ident),
-            sql.SQL(INSPECT_SQL).format(objects=objects_query(schema), schema=ident, key=sql.Literal(scripts_hash)),
+            _create_tables(schema),
+            sql.SQL(INSPECT_SQL).format(
+                objects=objects_query(schema), schema=sql.Identifier(schema), key=sql.Literal(scripts_hash)
+            ),
         ]
     )
     cur = conn.execute(query)
@@ -117,9 +115,11 @@ def has_meta(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[typ
 
 def ensure_tables(conn: psycopg.Connection, schema: str) -> None:  # type: ignore[type-arg]
     """Create the schema and dbtool's bookkeeping tables if missing."""
-    conn.execute(
-        sql.SQL("CREATE SCHEMA IF NOT EXISTS {schema}; " + CREATE_SQL).format(schema=sql.Identifier(schema))
-    )
+    conn.execute(_create_tables(schema))
+
+
+def _create_tables(schema: str) -> sql.Composed:
+    return sql.SQL("CREATE SCHEMA IF NOT EXISTS {schema}; " + CREATE_SQL).format(schema=sql.Identifier(schema))
 
 
 def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # type: ignore[type-arg]

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import metadata
@@ -162,15 +161,6 @@ def replay(conn: psycopg.Connection, script: str) -> None:  # type: ignore[type-
         conn.execute(script.encode())
     except psycopg.Error as exc:
         raise MigrationError(f"replaying cached migrations failed: {_first_line(exc)}; nothing was changed") from None
-
-
-def revision_of_script(script: str) -> str | None:
-    """The last revision a rendered script stamps into alembic_version."""
-    found = re.findall(r"alembic_version (?:SET version_num='([^']+)'|\(version_num\) VALUES \('([^']+)'\))", script)
-    if not found:
-        return None
-    last = found[-1]
-    return last[0] or last[1]
 
 
 def _first_line(exc: BaseException) -> str:
