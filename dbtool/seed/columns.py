@@ -10,7 +10,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from dbtool.seed.prng import FIELD_BITS, MASK32, MULBERRY32_INCREMENT, ROW_BITS
+from dbtool.seed.prng import (
+    FIELD_BITS,
+    MASK32,
+    MULBERRY32_INCREMENT,
+    ROW_BITS,
+    UUID_VARIANT_KEEP,
+    UUID_VARIANT_RFC,
+    UUID_VERSION_8,
+    UUID_VERSION_KEEP,
+)
 
 Rows = np.ndarray  # int64 row numbers
 EPOCH64 = np.datetime64("2026-01-01T00:00:00", "s")
@@ -35,8 +44,8 @@ def draws(seed: int, stream: int, rows: Rows, field: int) -> np.ndarray:
 def uuids(seed: int, stream: int, rows: Rows) -> list[str]:
     """Version-8 UUIDs (32 hex digits, Postgres's accepted unhyphenated form) of each row's fields 0-3."""
     a, b, c, d = (draws(seed, stream, rows, f) for f in range(4))
-    b = (b & np.uint64(0xFFFF0FFF)) | np.uint64(0x00008000)
-    c = (c & np.uint64(0x3FFFFFFF)) | np.uint64(0x80000000)
+    b = (b & np.uint64(UUID_VERSION_KEEP)) | np.uint64(UUID_VERSION_8)
+    c = (c & np.uint64(UUID_VARIANT_KEEP)) | np.uint64(UUID_VARIANT_RFC)
     hexed = np.stack([a, b, c, d], axis=1).astype(">u4").tobytes().hex()
     return [hexed[k : k + 32] for k in range(0, len(hexed), 32)]
 

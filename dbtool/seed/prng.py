@@ -16,13 +16,21 @@ STREAM_BITS, ROW_BITS, FIELD_BITS = 4, 24, 4
 MAX_ROWS_PER_STREAM = 1 << ROW_BITS
 DRAWS_PER_ROW = 1 << FIELD_BITS
 
+# A primary key is draws 0-3 as a UUID, with the version nibble (in word 1) and variant bits (in word 2) set.
+UUID_VERSION_KEEP, UUID_VERSION_8 = 0xFFFF0FFF, 0x00008000
+UUID_VARIANT_KEEP, UUID_VARIANT_RFC = 0x3FFFFFFF, 0x80000000
 
-def mulberry32(seed: int, counter: int) -> int:
-    """Return output number `counter` (0-based) of the Mulberry32 stream for `seed`."""
-    t = (seed + (counter + 1) * MULBERRY32_INCREMENT) & MASK32
+
+def _mix(t: int) -> int:
+    """Mulberry32's output function for state `t` (the xorshift-multiply mix)."""
     t = ((t ^ (t >> 15)) * (t | 1)) & MASK32
     t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & MASK32)) & MASK32
     return (t ^ (t >> 14)) & MASK32
+
+
+def mulberry32(seed: int, counter: int) -> int:
+    """Return output number `counter` (0-based) of the Mulberry32 stream for `seed`."""
+    return _mix((seed + (counter + 1) * MULBERRY32_INCREMENT) & MASK32)
 
 
 class Mulberry32:
@@ -34,10 +42,7 @@ class Mulberry32:
     def next(self) -> int:
         """Advance one step and return its 32-bit output."""
         self.state = (self.state + MULBERRY32_INCREMENT) & MASK32
-        t = self.state
-        t = ((t ^ (t >> 15)) * (t | 1)) & MASK32
-        t ^= (t + (((t ^ (t >> 7)) * (t | 61)) & MASK32)) & MASK32
-        return (t ^ (t >> 14)) & MASK32
+        return _mix(self.state)
 
 
 def counter(stream: int, row: int, field: int) -> int:
@@ -47,30 +52,9 @@ def counter(stream: int, row: int, field: int) -> int:
     return (stream << (ROW_BITS + FIELD_BITS)) | (row << FIELD_BITS) | field
 
 
-class RowDraws:
-    """The draws owned by one row: `draws[f]` is field f's 32-bit number."""
-
-    __slots__ = ("_seed", "_base")
-
-    def __init__(self, seed: int, stream: int, row: int) -> None:
-        self._seed = seed
-        self._base = counter(stream, row, 0)
-
-    def __getitem__(self, field: int) -> int:
-        return mulberry32(self._seed, self._base + field)
-
-    def pick(self, field: int, choices: tuple | list):  # type: ignore[type-arg]
-        """Choose one of `choices` with field's draw."""
-        return choices[self[field] % len(choices)]
-
-    def uuid(self) -> str:
-        """Return a version-8 UUID made of fields 0-3 (every row's primary key)."""
-        return uuid_from_words(self[0], self[1], self[2], self[3])
-
-
 def uuid_from_words(a: int, b: int, c: int, d: int) -> str:
     """Format four 32-bit words as an RFC 9562 version-8 (custom) UUID."""
-    b = (b & 0xFFFF0FFF) | 0x00008000  # version 8
-    c = (c & 0x3FFFFFFF) | 0x80000000  # RFC variant
+    b = (b & UUID_VERSION_KEEP) | UUID_VERSION_8
+    c = (c & UUID_VARIANT_KEEP) | UUID_VARIANT_RFC
     h = f"{a:08x}{b:08x}{c:08x}{d:08x}"
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"

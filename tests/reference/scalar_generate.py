@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
-from dbtool.seed.prng import RowDraws, mulberry32, uuid_from_words, counter
+from dbtool.seed.prng import counter, mulberry32, uuid_from_words
 from dbtool.seed.profiles import Profile
 
 EPOCH = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -41,6 +41,27 @@ from dbtool.seed.generate import (  # noqa: E402
 )
 
 TIP_PERCENTS = (0, 0, 10, 15, 15, 20, 20, 25)
+
+
+class RowDraws:
+    """The draws owned by one row: `draws[f]` is field f's 32-bit number."""
+
+    __slots__ = ("_seed", "_base")
+
+    def __init__(self, seed: int, stream: int, row: int) -> None:
+        self._seed = seed
+        self._base = counter(stream, row, 0)
+
+    def __getitem__(self, field: int) -> int:
+        return mulberry32(self._seed, self._base + field)
+
+    def pick(self, field: int, choices: tuple | list):  # type: ignore[type-arg]
+        """Choose one of `choices` with field's draw."""
+        return choices[self[field] % len(choices)]
+
+    def uuid(self) -> str:
+        """Return a version-8 UUID made of fields 0-3 (every row's primary key)."""
+        return uuid_from_words(self[0], self[1], self[2], self[3])
 
 
 @dataclass(frozen=True)
