@@ -50,9 +50,14 @@ def _status(conn: psycopg.Connection, settings: Settings) -> dict[str, Any]:  # 
 
 
 def row_counts(conn: psycopg.Connection, schema: str) -> dict[str, int]:  # type: ignore[type-arg]
-    """Rows per seeded table that exists, in one round trip."""
+    """Rows per seeded table that exists: one round trip to find them, one to count them."""
     present = [
-        t for t in TABLES if conn.execute("SELECT to_regclass(%s)", (f"{schema}.{t}",)).fetchone()[0] is not None  # type: ignore[index]
+        row[0]
+        for row in conn.execute(
+            "SELECT t FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n)"
+            " WHERE to_regclass(quote_ident(%s) || '.' || quote_ident(t)) IS NOT NULL ORDER BY n",
+            (list(TABLES), schema),
+        )
     ]
     if not present:
         return {}
