@@ -42,7 +42,7 @@ from server import BenchServer, drop_database, recreate_database  # noqa: E402
 logger = logging.getLogger("bench")
 
 NAIVE, DBTOOL_COLD, DBTOOL_WARM, COPY = "naive", "dbtool-cold", "dbtool-warm", "copy"
-COPY_DEFERRED = "copy-deferred"  # the same \copy with FKs and secondary indexes dropped and rebuilt around it
+COPY_DEFERRED = "copy-deferred"  # the same \copy with keys, indexes and FKs dropped and rebuilt around it
 LOOPBACK, PROXY = "loopback", "proxy"
 DEFAULT_OUT = BENCH_DIR / "out"
 PROCESS_TIMEOUT = 3600.0  # seconds; a hung run must not hang the bench forever
@@ -54,18 +54,6 @@ NAIVE_PROXY_MAX_ROWS = 20_000  # beyond this, naive through the proxy is estimat
 QUICK_NAIVE_MAX_ROWS = 60_000  # --quick: the same on loopback
 DEFAULT_REPEAT = 3  # best of this many runs for every variant but the cold reset...
 REPEAT_BUDGET = 20.0  # ...as long as the repeats of one variant take less than this many seconds
-
-# Foreign keys and plain (non-constraint) indexes of the given tables, with their definitions.
-DEFERRABLE_SQL = """
-SELECT 'fk', c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
-FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-WHERE c.contype = 'f' AND t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s)
-UNION ALL
-SELECT 'index', t.oid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
-WHERE t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s)
-  AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-"""
 
 # The issue's targets.
 TARGET_PROXY_SPEEDUP = 30.0  # dev via proxy: dbtool at least 30x faster than naive
@@ -428,10 +416,10 @@ class Bench:
     def copy(self, s: Scenario, link: str, dbname: str, files: Path, manifest: dict[str, Any],
              deferred: bool = False) -> Measurement:
         """psql \\copy of the pre-generated files, all tables in one session and transaction
-        (`deferred`: drop FKs and secondary indexes first and rebuild them after, as pg_restore orders it)."""
+        (`deferred`: drop keys, indexes and FKs first and rebuild them after, as dbtool and pg_restore do)."""
         label = "psql \\copy" if self.psql else "psycopg COPY (no psql)"
         m = Measurement(COPY_DEFERRED if deferred else COPY, s.profile, s.scale, link,
-                        label=label + (", FK/idx after" if deferred else ""), rows=manifest["rows"])
+                        label=label + (", keys/idx after" if deferred else ""), rows=manifest["rows"])
         if not self._tables_exist(dbname):
             run_measured(self._dbtool("migrate", "--database-url", self.server.url(dbname),
                                       "--schema", self.args.schema), self.env)
@@ -457,15 +445,14 @@ class Bench:
         return m
 
     def _deferrable(self, dbname: str, manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
-        """SQL to drop the loaded tables' foreign keys and secondary indexes, and to re-create them."""
+        """SQL to drop the loaded tables' keys, indexes and foreign keys, and to re-create them: the
+        statements dbtool's own seed runs around its COPY (dbtool.schema.deferred_constraints)."""
+        from dbtool.schema import deferred_constraints
+
         tables = [t["table"] for t in manifest["tables"]]
         with psycopg.connect(self.server.url(dbname), autocommit=True) as conn:
-            saved = conn.execute(DEFERRABLE_SQL, {"schema": self.args.schema, "tables": tables}).fetchall()
-        drops = [f"ALTER TABLE {table} DROP CONSTRAINT {name};" if kind == "fk" else f"DROP INDEX {name};"
-                 for kind, table, name, _ in saved]
-        creates = [f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition};" if kind == "fk" else f"{definition};"
-                   for kind, table, name, definition in sorted(saved, key=lambda x: x[0] == "fk")]
-        return drops, creates
+            drops, creates = deferred_constraints(conn, self.args.schema, tables)
+        return [f"{d};" for d in drops], [f"{c};" for c in creates]
 
     def _naive_seconds_per_row(self, link: str) -> float | None:
         done = [m for m in self.measurements if m.variant == NAIVE and m.link == link and m.ok and m.rows]

@@ -131,24 +131,31 @@ ORDER BY 1, 2, 3
 KEY, INDEX, FOREIGN_KEY = 0, 1, 2
 
 
+def deferred_constraints(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> tuple[list[str], list[str]]:  # type: ignore[type-arg]
+    """(drops, creates): statements that remove the tables' foreign keys, keys and indexes, and
+    re-create them exactly from their saved definitions, each list in the order it must run."""
+    saved = conn.execute(DEFERRABLE_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
+    drops = [
+        f"DROP INDEX {name}" if kind == INDEX else f"ALTER TABLE {table} DROP CONSTRAINT {name}"
+        for kind, table, name, _ in reversed(saved)  # foreign keys before the keys they reference
+    ]
+    creates = [
+        definition if kind == INDEX else f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+        for kind, table, name, definition in saved
+    ]
+    return drops, creates
+
+
 @contextmanager
 def bulk_load(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> Iterator[None]:  # type: ignore[type-arg]
     """Drop the tables' foreign keys, keys and indexes, yield for the COPY, then re-create them from
     their saved definitions. Building indexes and validating keys once, set-based, after the load
     is 2-3x faster than maintaining them row by row (pg_restore orders a restore the same way).
     Run inside the load's transaction: if a re-created constraint fails, everything rolls back."""
-    saved = conn.execute(DEFERRABLE_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
-    drops = [
-        f"DROP INDEX {name}" if kind == INDEX else f"ALTER TABLE {table} DROP CONSTRAINT {name}"
-        for kind, table, name, _ in reversed(saved)  # foreign keys before the keys they reference
-    ]
+    drops, creates = deferred_constraints(conn, schema, tables)
     if drops:
         conn.execute("; ".join(drops))
     yield
-    creates = [
-        definition if kind == INDEX else f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
-        for kind, table, name, definition in saved
-    ]
     if creates:
         conn.execute("; ".join(creates))
 
