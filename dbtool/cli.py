@@ -18,7 +18,7 @@ import typer
 
 from dbtool import __version__
 from dbtool.config import ADVISORY_LOCK_KEY, DEFAULT_LOCK_TIMEOUT, DEFAULT_POOL_MAX, DEFAULT_SEED, Settings
-from dbtool.errors import EXIT_USAGE, DbtoolError, InterruptedRun, Terminated, UnreachableError
+from dbtool.errors import EXIT_USAGE, DbtoolError, InterruptedRun, Terminated
 
 T = TypeVar("T")
 
@@ -50,17 +50,29 @@ Seed = Annotated[int, typer.Option(envvar="DBTOOL_SEED", help="PRNG seed, 0..429
 Scale = Annotated[int, typer.Option(envvar="DBTOOL_SCALE", help="Multiply the profile's row counts.")]
 Workers = Annotated[int, typer.Option(envvar="DBTOOL_WORKERS", help="Generator processes; 0 = automatic. Never changes the data.")]
 Schema = Annotated[str, typer.Option(envvar="DBTOOL_SCHEMA", help="Managed schema.")]
+AlembicConfig = Annotated[
+    str | None,
+    typer.Option("--alembic-config", envvar="DBTOOL_ALEMBIC_CONFIG", show_envvar=True,
+                 help="The project's alembic.ini or pyproject.toml. Default: ./alembic.ini, else [tool.alembic] "
+                      "in ./pyproject.toml, else the built-in example."),
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr (also before the command).")]
 Force = Annotated[bool, typer.Option("--force", help="Reset a non-empty database dbtool did not create (never a protected one).")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", envvar="DBTOOL_YES", help="Do not ask for confirmation.")]
 LogFormat = Annotated[str, typer.Option(envvar="DBTOOL_LOG_FORMAT", help="text or json (one JSON object per step).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
 
-def _reporter(log_format: str, as_json: bool = False) -> Any:
+_before_command: dict[str, Any] = {}  # common options given before the command name
+
+
+def _reporter(log_format: str, as_json: bool = False, verbose: bool = False) -> Any:
     from dbtool.report import Reporter
 
+    if verbose:
+        _configure_logging(True)
     if _parameter_source("log_format") == "default":
-        log_format = _file_settings(strict=False).values.get("log_format", log_format)
+        log_format = _before_command.get("log_format") or _file_settings(strict=False).values.get("log_format", log_format)
     if log_format not in ("text", "json"):
         raise typer.BadParameter(f"{log_format!r} is not text or json", param_hint="'--log-format'")
     return Reporter(log_format, as_json)
@@ -121,7 +133,7 @@ def _with_file(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str],
 
 def _confirm(settings: Settings, action: str, yes: bool) -> None:
     """Interactive terminals confirm destructive commands; scripts (no TTY) never block on a prompt."""
-    if yes or not (sys.stdin.isatty() and sys.stdout.isatty()) or "host=" in (settings.database_url or ""):
+    if yes or not (sys.stdin.isatty() and sys.stdout.isatty()):
         return
     if not typer.confirm(f"{action} {settings.target} (schema {settings.schema})?", default=False):
         raise DbtoolError("not confirmed; nothing was changed (pass --yes to skip the question)")
@@ -130,6 +142,8 @@ def _confirm(settings: Settings, action: str, yes: bool) -> None:
 def _run(reporter: Any, action: Callable[[], T]) -> T:
     """Call `action`; map every failure to one line and its exit code."""
     import psycopg
+
+    from dbtool.classify import classify
 
     # psycopg warns about the cleanup it did after an interruption or a lost connection (a cancel cut
     # short, a rollback it could not send); dbtool says what happened itself, in one line. --verbose
@@ -146,10 +160,8 @@ def _run(reporter: Any, action: Callable[[], T]) -> T:
         failure = InterruptedRun(signal.SIGINT)
     except Terminated:
         failure = InterruptedRun(signal.SIGTERM)
-    except psycopg.OperationalError as exc:
-        failure = UnreachableError(f"lost the database connection: {_one_line(exc)}; the transaction was rolled back")
     except psycopg.Error as exc:
-        failure = DbtoolError(f"database error: {_one_line(exc)}; the transaction was rolled back")
+        failure = classify(exc)
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
     except Exception as exc:
@@ -181,12 +193,14 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
         scale: Scale = 1,
         workers: Workers = 0,
         schema: Schema = "public",
+        alembic_config: AlembicConfig = None,
         force: Force = False,
         yes: Yes = False,
         log_format: LogFormat = "text",
         as_json: AsJson = False,
+        verbose: Verbose = False,
     ) -> None:
-        reporter = _reporter(log_format, as_json)
+        reporter = _reporter(log_format, as_json, verbose)
 
         def action() -> Any:
             from dbtool import reset
@@ -194,7 +208,7 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
             settings = _settings(
                 reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
                 lock_key=lock_key, profile=profile, seed=seed, scale=scale, schema=schema, force=force,
-                workers=workers,
+                workers=workers, alembic_config=alembic_config,
             )
             _confirm(settings, action_word, yes)
             reporter.note(f"Target {settings.target}", target=str(settings.target), command=command)
@@ -207,6 +221,8 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
 
 
 def _summary(result: Any) -> str:
+    if result.note:
+        return str(result.note)
     if result.digest:
         return f"{result.command} done: {result.target} at {result.revision}, digest {result.digest[:16]}"
     return f"{result.command} done: {result.target}"
@@ -233,18 +249,21 @@ def migrate(
     lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
     lock_key: LockKey = ADVISORY_LOCK_KEY,
     schema: Schema = "public",
+    alembic_config: AlembicConfig = None,
     force: Force = False,
     log_format: LogFormat = "text",
     as_json: AsJson = False,
+    verbose: Verbose = False,
 ) -> None:
     """Migrate the schema to a revision (up or down) with Alembic, in one locked transaction."""
-    reporter = _reporter(log_format, as_json)
+    reporter = _reporter(log_format, as_json, verbose)
 
     def action() -> Any:
         from dbtool import reset
 
         settings = _settings(reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
-                             lock_key=lock_key, schema=schema, force=force)
+                             lock_key=lock_key, schema=schema, force=force, alembic_config=alembic_config)
+        reporter.note(f"Target {settings.target}", target=str(settings.target), command="migrate")
         return reset.migrate_database(settings, reporter, revision)
 
     result = _run(reporter, action)
@@ -258,16 +277,21 @@ def _protection(protected: bool) -> Callable[..., None]:
         lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
         lock_key: LockKey = ADVISORY_LOCK_KEY,
         schema: Schema = "public",
+        force: Annotated[bool, typer.Option("--force", help="Required by unprotect: undoing protection is deliberate.")] = False,
+        yes: Yes = False,
         log_format: LogFormat = "text",
         as_json: AsJson = False,
+        verbose: Verbose = False,
     ) -> None:
-        reporter = _reporter(log_format, as_json)
+        reporter = _reporter(log_format, as_json, verbose)
 
         def action() -> Any:
             from dbtool import reset
 
             settings = _settings(reporter, database_url=database_url, pool_max=pool_max,
-                                 lock_timeout=lock_timeout, lock_key=lock_key, schema=schema)
+                                 lock_timeout=lock_timeout, lock_key=lock_key, schema=schema, force=force)
+            if not protected and force:
+                _confirm(settings, "Remove the protection of", yes)
             return reset.set_protection(settings, reporter, protected)
 
         result = _run(reporter, action)
@@ -280,7 +304,7 @@ protect_cmd = _protection(True)
 protect_cmd.__doc__ = "Mark the database protected: reset, drop and seed refuse it, even with --force."
 app.command("protect")(protect_cmd)
 unprotect_cmd = _protection(False)
-unprotect_cmd.__doc__ = "Remove the protection mark set by `dbtool protect`."
+unprotect_cmd.__doc__ = "Remove the protection mark set by `dbtool protect` (needs --force, and confirmation on a terminal)."
 app.command("unprotect")(unprotect_cmd)
 
 
@@ -288,16 +312,19 @@ def _read_only(name: str) -> Callable[..., None]:
     def run(
         database_url: DatabaseUrl = None,
         schema: Schema = "public",
+        alembic_config: AlembicConfig = None,
         lock_key: LockKey = ADVISORY_LOCK_KEY,
         log_format: LogFormat = "text",
         as_json: AsJson = False,
+        verbose: Verbose = False,
     ) -> None:
-        reporter = _reporter(log_format, as_json)
+        reporter = _reporter(log_format, as_json, verbose)
 
         def action() -> Any:
             from dbtool import status as status_module
 
-            settings = _settings(reporter, database_url=database_url, schema=schema, lock_key=lock_key)
+            settings = _settings(reporter, database_url=database_url, schema=schema, lock_key=lock_key,
+                                 alembic_config=alembic_config)
             return getattr(status_module, name)(settings)
 
         document = _run(reporter, action)
@@ -318,8 +345,21 @@ def _render(document: dict[str, Any], indent: str = "") -> str:
             lines.append(f"{indent}{key}:")
             lines.append(_render(value, indent + "  "))
         else:
-            lines.append(f"{indent}{key}: {value}")
+            lines.append(f"{indent}{key}: {_shown(value)}")
     return "\n".join(lines)
+
+
+def _shown(value: Any) -> str:
+    """A value as a person reads it: no Python reprs (None, {}, [{...}])."""
+    if value is None or value == {} or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return "; ".join(_shown(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_shown(v)}" for k, v in value.items())
+    return str(value)
 
 
 status_cmd = _read_only("status")
@@ -359,6 +399,7 @@ def config_cmd(
     scale: Scale = 1,
     workers: Workers = 0,
     schema: Schema = "public",
+    alembic_config: AlembicConfig = None,
     log_format: LogFormat = "text",
     as_json: AsJson = False,
 ) -> None:
@@ -371,24 +412,28 @@ def config_cmd(
         options, sources, path = _with_file(dict(
             database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key,
             profile=profile, seed=seed, scale=scale, workers=workers, schema=schema, log_format=log_format,
+            alembic_config=alembic_config,
         ))
         options["log_format"] = reporter.log_format  # already taken from the file by _reporter
-        Settings.from_options(**{k: v for k, v in options.items() if k != "log_format"})  # invalid: exit 2
+        settings = Settings.from_options(**{k: v for k, v in options.items() if k != "log_format"})  # invalid: exit 2
         if options["database_url"] is not None:
             options["database_url"] = mask_url(options["database_url"])
         return {
             "file": str(path) if path else None,
+            "project": str(settings.project),
             "settings": {k.replace("_", "-"): {"value": v, "source": sources[k]} for k, v in options.items()},
         }
 
     document = _run(reporter, action)
     shown = {
-        k: "(embedded local server)" if e["value"] is None else f"{e['value']:g}" if isinstance(e["value"], float)
+        k: ("(embedded local server)" if k == "database-url" else "(found in the working directory)")
+        if e["value"] is None else f"{e['value']:g}" if isinstance(e["value"], float)
         else str(e["value"])
         for k, e in document["settings"].items()
     }
     key_width, value_width = max(map(len, shown)), max(map(len, shown.values()))
-    lines = [f"settings file: {document['file'] or 'none (./dbtool.toml or [tool.dbtool] in ./pyproject.toml)'}"]
+    lines = [f"settings file: {document['file'] or 'none (./dbtool.toml or [tool.dbtool] in ./pyproject.toml)'}",
+             f"alembic project: {document['project']}"]
     lines += [f"{k:<{key_width}}  {v:<{value_width}}  {document['settings'][k]['source']}" for k, v in shown.items()]
     reporter.result("\n".join(lines), document)
 
@@ -466,12 +511,19 @@ def _version_callback(value: bool) -> None:
 @app.callback()
 def _root(
     version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False,
+    verbose: Verbose = False,
+    log_format: Annotated[str | None, typer.Option(help="text or json; also accepted after the command.")] = None,
 ) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if not verbose:
-        # The pool logs every failed connect attempt; dbtool reports the reason once, in one line.
-        logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)
+    _before_command.clear()
+    _before_command["log_format"] = log_format
+    _configure_logging(verbose)
+
+
+def _configure_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
+                        force=True)
+    # The pool logs every failed connect attempt; dbtool reports the reason once, in one line.
+    logging.getLogger("psycopg.pool").setLevel(logging.NOTSET if verbose else logging.CRITICAL)
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -488,7 +540,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         code = command.main(args=argv, prog_name="dbtool", standalone_mode=False)
     except typer.TyperException as exc:
-        print(f"dbtool: error: {' '.join(exc.format_message().split()).rstrip('.')}; see `dbtool --help`", file=sys.stderr)
+        ctx = getattr(exc, "ctx", None)
+        where = f"`{ctx.command_path} --help`" if ctx is not None and ctx.command_path != "dbtool" else "`dbtool --help`"
+        print(f"dbtool: error: {' '.join(exc.format_message().split()).rstrip('.')}; see {where}", file=sys.stderr)
         sys.exit(EXIT_USAGE)
     except typer.Abort:
         print("dbtool: error: aborted; nothing was changed", file=sys.stderr)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, fields
+from functools import cached_property
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from dbtool.errors import ConfigError
+from dbtool.project import Project, find_project
 from dbtool.seed.profiles import PROFILES, MAX_SCALE
 
 ADVISORY_LOCK_KEY = 0x47524F4F  # 1196576591, the key the original scripts used
@@ -22,6 +25,8 @@ MAX_WORKERS = 32
 URL_SCHEMES = ("postgresql", "postgres")
 # Unquoted Postgres identifiers only: a schema name is spliced into DDL.
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+# Postgres reserves pg_* (pg_catalog, pg_toast, pg_temp_N, pg_toast_temp_N) and information_schema.
+SYSTEM_SCHEMA = re.compile(r"pg_.*|information_schema")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,7 @@ class Settings:
     force: bool = False
     workers: int = 0  # generator processes; 0 = automatic (1 for small profiles)
     connect_timeout: float = 10.0
+    alembic_config: str | None = None  # the project's alembic.ini or pyproject.toml; None: look in the cwd
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -59,6 +65,11 @@ class Settings:
         if self.database_url is None:
             raise ConfigError("no database URL; pass --database-url or set DATABASE_URL")
         return parse_target(self.database_url)
+
+    @cached_property
+    def project(self) -> Project:
+        """The Alembic project this run migrates (found once, relative to the working directory)."""
+        return find_project(self.alembic_config, Path.cwd())
 
     def validate(self) -> None:
         """Raise ConfigError for the first invalid setting, with what to do about it."""
@@ -92,6 +103,12 @@ class Settings:
             raise ConfigError(
                 f"schema name {self.schema!r} is not a plain lowercase identifier; use letters, digits and _ only"
             )
+        if SYSTEM_SCHEMA.fullmatch(self.schema):
+            raise ConfigError(
+                f"schema {self.schema} is a Postgres system schema; dbtool never manages one; "
+                "pass --schema with your application's schema (default public)"
+            )
+        self.project  # an --alembic-config that names nothing usable is bad input: say so before connecting
         if self.database_url is not None:
             parse_target(self.database_url)
 

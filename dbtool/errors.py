@@ -47,6 +47,10 @@ class LockBusyError(DbtoolError):
     exit_code = EXIT_LOCK_BUSY
 
 
+class LockLostError(DbtoolError):
+    """The advisory lock's session ended before commit; the run rolled back."""
+
+
 class MigrationError(DbtoolError):
     """A migration failed or the requested revision does not exist."""
 
@@ -77,3 +81,21 @@ class InterruptedRun(DbtoolError):
         name = signal.Signals(signum).name
         self.exit_code = 128 + signum
         super().__init__(f"interrupted by {name}; transaction rolled back, lock released, database unchanged")
+
+
+class CommitOutcomeUnknown(DbtoolError):
+    """The run was interrupted while its COMMIT was in flight: the old state or the new one, unknown which."""
+
+    def __init__(self, cause: BaseException) -> None:
+        if isinstance(cause, KeyboardInterrupt):
+            what, self.exit_code = "interrupted by SIGINT", EXIT_SIGINT
+        elif isinstance(cause, Terminated):
+            what, self.exit_code = "interrupted by SIGTERM", EXIT_SIGTERM
+        elif isinstance(cause, SystemExit):
+            what, self.exit_code = "stopped", EXIT_FAILED
+        else:
+            what, self.exit_code = f"lost the connection ({' '.join(str(cause).split())})", EXIT_UNREACHABLE
+        super().__init__(
+            f"{what} while committing: the database holds either the old state or the new one, never a mix; "
+            "run `dbtool status` to see which (its last_seed and revision)"
+        )

@@ -34,6 +34,21 @@ ORDER BY a.pid
 """
 
 
+HELD_BY_SQL = """
+SELECT EXISTS (
+  SELECT 1 FROM pg_locks
+  WHERE locktype = 'advisory' AND granted AND objsubid = 1 AND pid = %(pid)s
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+    AND classid = ((%(key)s::bigint >> 32) & 4294967295)::bigint::oid
+    AND objid = (%(key)s::bigint & 4294967295)::bigint::oid)
+"""
+# The lock session sits idle for the whole run: servers that end idle sessions must spare it.
+KEEP_ALIVE_SQL = """
+SELECT set_config(name, '0', false) FROM pg_settings
+WHERE name IN ('idle_session_timeout', 'idle_in_transaction_session_timeout', 'statement_timeout')
+"""
+
+
 @dataclass(frozen=True)
 class Holder:
     """A session holding the advisory lock, as pg_stat_activity shows it."""
@@ -49,6 +64,11 @@ class Holder:
             f"pid {self.pid} ({self.application_name or 'no application_name'}) from {self.client_addr}, "
             f"{self.state or 'unknown state'}, connected {self.held_for:.0f}s"
         )
+
+
+def held_by(conn: psycopg.Connection, pid: int, key: int) -> bool:  # type: ignore[type-arg]
+    """True when backend `pid` holds advisory lock `key` in this database right now."""
+    return bool(conn.execute(HELD_BY_SQL, {"pid": pid, "key": key}).fetchone()[0])  # type: ignore[index]
 
 
 def lock_holders(conn: psycopg.Connection, key: int) -> list[Holder]:  # type: ignore[type-arg]
@@ -94,6 +114,7 @@ def _acquire(
 ) -> bool:
     started = time.monotonic()
     last_report = -REPORT_INTERVAL
+    conn.execute(KEEP_ALIVE_SQL)
     while True:
         if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
             return True

@@ -1,4 +1,4 @@
-"""dbtool's bookkeeping in the managed schema: the dbtool_meta log and the migration cache."""
+"""dbtool's bookkeeping in the managed schema: the dbtool_meta log of every run that changed it."""
 
 from __future__ import annotations
 
@@ -32,12 +32,8 @@ CREATE TABLE IF NOT EXISTS {schema}.dbtool_meta (
     run_by text NOT NULL,
     finished_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
-CREATE TABLE IF NOT EXISTS {schema}.dbtool_migration_cache (
-    scripts_hash text PRIMARY KEY,
-    revision text NOT NULL,
-    script text NOT NULL,
-    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
-);
+ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS version_table text;
+DROP TABLE IF EXISTS {schema}.dbtool_migration_cache;
 """
 
 
@@ -53,48 +49,61 @@ class MetaRecord:
     row_counts: dict[str, int] | None = None
     table_digests: dict[str, Any] | None = None
     digest: str | None = None
+    version_table: str | None = None  # qualified name of Alembic's version table, as env.py configured it
 
 
 INSPECT_SQL = """
 SELECT
   (SELECT coalesce(json_agg(json_build_array(kind, name)), '[]'::json) FROM ({objects}) o),
-  EXISTS (SELECT 1 FROM {schema}.dbtool_meta WHERE event NOT IN ('protect', 'unprotect')),
+  (SELECT event FROM {schema}.dbtool_meta WHERE event IN ('reset', 'seed', 'drop') ORDER BY id DESC LIMIT 1),
   coalesce((SELECT event = 'protect' FROM {schema}.dbtool_meta WHERE event IN ('protect', 'unprotect')
             ORDER BY id DESC LIMIT 1), false),
-  (SELECT json_build_array(revision, script) FROM {schema}.dbtool_migration_cache WHERE scripts_hash = {key})
+  (SELECT to_jsonb(m) ->> 'version_table' FROM {schema}.dbtool_meta m  -- to_jsonb: older tables lack the column
+   WHERE to_jsonb(m) ->> 'version_table' IS NOT NULL ORDER BY id DESC LIMIT 1),
+  (SELECT table_digests FROM {schema}.dbtool_meta WHERE table_digests IS NOT NULL ORDER BY id DESC LIMIT 1)
 """
 
 
 @dataclass(frozen=True)
 class Inspection:
-    """What the guard and the migration cache need to know about the managed schema."""
+    """What the guard and the migration step need to know about the managed schema."""
 
     objects: list[SchemaObject]
-    created_by_dbtool: bool
+    last_data_event: str | None  # the latest reset, seed or drop: who produced the data now there
     protected: bool
-    cached: tuple[str, str] | None  # (revision, script) rendered by Alembic for these scripts
+    version_table: str | None  # as recorded by the last run that migrated
+    recorded_digests: dict[str, Any] | None  # table digests dbtool recorded last (reset, seed or migrate)
 
 
-def inspect(conn: psycopg.Connection, schema: str, scripts_hash: str) -> Inspection:  # type: ignore[type-arg]
-    """Create the bookkeeping tables if missing (the caller's transaction rolls that back on a
-    refusal) and read the schema's objects, history, protection and cache in one round trip."""
-    query = sql.SQL("; ").join(
-        [
-            _create_tables(schema),
-            sql.SQL(INSPECT_SQL).format(
-                objects=objects_query(schema), schema=sql.Identifier(schema), key=sql.Literal(scripts_hash)
-            ),
-        ]
-    )
+def inspect(conn: psycopg.Connection, schema: str) -> Inspection:  # type: ignore[type-arg]
+    """Create the bookkeeping table if missing (the caller's transaction rolls that back on a
+    refusal) and read the schema's objects, history and protection in one round trip."""
+    query = sql.SQL("; ").join([_create_tables(schema), _inspect_query(schema)])
     cur = conn.execute(query)
     while cur.nextset():  # the CREATEs' results come first; the SELECT's is last
         pass
-    objects, created, protected, cached = cur.fetchone()  # type: ignore[misc]
+    return _inspection(cur.fetchone())
+
+
+def read_history(conn: psycopg.Connection, schema: str) -> Inspection | None:  # type: ignore[type-arg]
+    """`inspect` without writing anything: None when the schema has no dbtool_meta."""
+    if not has_meta(conn, schema):
+        return None
+    return _inspection(conn.execute(_inspect_query(schema)).fetchone())
+
+
+def _inspect_query(schema: str) -> sql.Composed:
+    return sql.SQL(INSPECT_SQL).format(objects=objects_query(schema), schema=sql.Identifier(schema))
+
+
+def _inspection(row: Any) -> Inspection:
+    objects, last_data_event, protected, version_table, digests = row
     return Inspection(
         objects=[SchemaObject(kind, name) for kind, name in objects],
-        created_by_dbtool=created,
+        last_data_event=last_data_event,
         protected=protected,
-        cached=(cached[0], cached[1]) if cached else None,
+        version_table=version_table,
+        recorded_digests=digests,
     )
 
 
@@ -127,7 +136,8 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
     conn.execute(
         sql.SQL(
             "INSERT INTO {}.dbtool_meta (event, dbtool_version, generator_version, revision, profile, seed, scale,"
-            " row_counts, table_digests, digest, run_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " row_counts, table_digests, digest, run_by, version_table)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         ).format(sql.Identifier(schema)),
         (
             rec.event,
@@ -141,32 +151,9 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
             Jsonb(rec.table_digests) if rec.table_digests is not None else None,
             rec.digest,
             f"{_user()}@{socket.gethostname()} pid {os.getpid()}",
+            rec.version_table,
         ),
     )
-
-
-def created_by_dbtool(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[type-arg]
-    """True when dbtool_meta records a reset, seed, migrate or drop here (protect alone does not count)."""
-    if not has_meta(conn, schema):
-        return False
-    row = conn.execute(
-        sql.SQL("SELECT EXISTS (SELECT 1 FROM {}.dbtool_meta WHERE event NOT IN ('protect', 'unprotect'))").format(
-            sql.Identifier(schema)
-        )
-    ).fetchone()
-    return bool(row and row[0])
-
-
-def is_protected(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[type-arg]
-    """True when the latest protect/unprotect event in dbtool_meta is 'protect'."""
-    if not has_meta(conn, schema):
-        return False
-    row = conn.execute(
-        sql.SQL(
-            "SELECT event FROM {}.dbtool_meta WHERE event IN ('protect', 'unprotect') ORDER BY id DESC LIMIT 1"
-        ).format(sql.Identifier(schema))
-    ).fetchone()
-    return bool(row and row[0] == "protect")
 
 
 def last_seed_record(conn: psycopg.Connection, schema: str) -> dict[str, Any] | None:  # type: ignore[type-arg]
@@ -181,31 +168,3 @@ def last_seed_record(conn: psycopg.Connection, schema: str) -> dict[str, Any] | 
                 " WHERE event IN ('reset', 'seed') ORDER BY id DESC LIMIT 1"
             ).format(sql.Identifier(schema))
         ).fetchone()
-
-
-def cached_script(conn: psycopg.Connection, schema: str, scripts_hash: str) -> tuple[str, str] | None:  # type: ignore[type-arg]
-    """(revision, script) rendered by Alembic for these exact migration scripts, or None."""
-    if not has_meta(conn, schema):
-        return None
-    row = conn.execute(
-        sql.SQL("SELECT revision, script FROM {}.dbtool_migration_cache WHERE scripts_hash = %s").format(
-            sql.Identifier(schema)
-        ),
-        (scripts_hash,),
-    ).fetchone()
-    return (row[0], row[1]) if row else None
-
-
-def store_script(conn: psycopg.Connection, schema: str, scripts_hash: str, revision: str, script: str) -> None:  # type: ignore[type-arg]
-    """Remember Alembic's rendering for these scripts; older renderings are stale and removed."""
-    conn.execute(
-        sql.SQL(
-            "DELETE FROM {s}.dbtool_migration_cache; "
-        ).format(s=sql.Identifier(schema))
-    )
-    conn.execute(
-        sql.SQL("INSERT INTO {s}.dbtool_migration_cache (scripts_hash, revision, script) VALUES (%s, %s, %s)").format(
-            s=sql.Identifier(schema)
-        ),
-        (scripts_hash, revision, script),
-    )

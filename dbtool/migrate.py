@@ -1,166 +1,265 @@
-"""Alembic on dbtool's own connection, plus the rendered-script cache that lets a reset skip importing it.
+"""Alembic on dbtool's own connection: the project's unmodified env.py runs inside dbtool's transaction.
 
-Alembic is the source of truth. On a cache miss dbtool runs `alembic upgrade` on its connection
-(inside the reset transaction) and records every statement Alembic executed, rendered with its
-parameters. The record is keyed by `scripts_hash()`, a hash of the migration scripts and the
-Alembic/SQLAlchemy versions, so any edit to a migration invalidates it. A later reset of an empty
-schema with the same hash replays that rendering in one round trip: the same SQL, without the
-~0.2 s it costs to import Alembic and SQLAlchemy.
+dbtool points the config's `sqlalchemy.url` at `postgresql+dbtool://` (see migrate_dialect) and also
+lends its connection through `config.attributes["connection"]` (Alembic's cookbook, "Sharing a
+Connection"), so an env.py written either way migrates on dbtool's connection. `configure()` checks
+that it does: an env.py that builds its engine from elsewhere is refused before it migrates.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
-import dbtool
 from dbtool.errors import ConfigError, MigrationError
+from dbtool.project import EXAMPLE_DIR, Project
 
 logger = logging.getLogger(__name__)
 
-_PACKAGE_DIR = Path(dbtool.__file__).resolve().parent
-# Installed wheels carry the environment as dbtool/migrations; a source checkout has it at the top.
-MIGRATIONS_DIR = next(
-    (d for d in (_PACKAGE_DIR / "migrations", _PACKAGE_DIR.parent / "migrations") if (d / "env.py").is_file()),
-    _PACKAGE_DIR.parent / "migrations",
-)
 VERSION_TABLE = "alembic_version"
+SHARED_URL = "postgresql+dbtool://"
+COOKBOOK_HINT = (
+    "make env.py use the connection dbtool lends, as Alembic's cookbook 'Sharing a Connection' shows: "
+    "connectable = config.attributes.get('connection') or engine_from_config(...), "
+    "or build the engine from config's sqlalchemy.url"
+)
 
 
-@lru_cache(maxsize=1)
-def scripts_hash() -> str:
-    """sha256 of the migration environment and the tool versions that render it."""
-    h = hashlib.sha256()
-    for name in ("dbtool", "alembic", "sqlalchemy"):
-        h.update(f"{name}={metadata.version(name)}\n".encode())
-    for path in sorted([MIGRATIONS_DIR / "env.py", *MIGRATIONS_DIR.glob("versions/*.py")]):
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
+@contextmanager
+def _in_project(project: Project) -> Iterator[None]:
+    # `alembic` runs from the project's directory: relative script_location and prepend_sys_path
+    # are relative to it, and env.py files read files relative to it. Afterwards the process is as
+    # before: the directory, sys.path, and no module imported from the project's directory (two
+    # projects in one process may both have a `models` module).
+    directory = project.config_path.parent if project.config_path else None
+    previous, path, modules = os.getcwd(), list(sys.path), set(sys.modules)
+    if directory:
+        os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(previous)
+        sys.path[:] = path
+        if directory:
+            for name in set(sys.modules) - modules:
+                origin = getattr(sys.modules[name], "__file__", None) or ""
+                if origin and Path(origin).resolve().is_relative_to(directory):
+                    del sys.modules[name]
 
 
-def _script_directory() -> Any:
+def alembic_config(project: Project) -> Any:
+    """An alembic Config for `project` (the built-in example has no file)."""
+    from alembic.config import Config
+
+    if project.builtin:
+        config = Config()
+        config.set_main_option("script_location", str(EXAMPLE_DIR))
+        return config
+    return Config(
+        file_=str(project.ini) if project.ini else None,
+        toml_file=str(project.toml) if project.toml else None,
+    )
+
+
+def script_directory(project: Project) -> Any:
+    """The project's ScriptDirectory; a project without script_location is bad configuration (exit 2)."""
+    from alembic.util import CommandError
+
+    with _in_project(project):
+        try:
+            return _script_directory(project)
+        except CommandError as exc:
+            raise ConfigError(f"{project}: {_first_line(exc)}; check the project's script_location") from None
+
+
+def _script_directory(project: Project) -> Any:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory(str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(alembic_config(project))
 
 
-def head_revision() -> str:
-    """The single head revision of the migration scripts (imports Alembic)."""
-    heads = _script_directory().get_heads()
-    if len(heads) != 1:
-        raise MigrationError(f"migrations have {len(heads)} heads ({', '.join(heads)}); merge them into one")
-    return str(heads[0])
+def is_example(project: Project) -> bool:
+    """True when the project's migrations are the built-in example's (which has a seed generator)."""
+    return Path(script_directory(project).dir).resolve() == EXAMPLE_DIR.resolve()
 
 
-def resolve_revision(revision: str) -> str:
-    """Return the full revision id for `revision` ('head', 'base', an id or a unique prefix)."""
+def heads(project: Project) -> list[str]:
+    """The head revisions of the project's migrations, sorted."""
+    return sorted(script_directory(project).get_heads())
+
+
+def resolve_revision(project: Project, revision: str) -> str:
+    """'heads', 'base', or the full revision id for `revision` (an id or a unique prefix)."""
     from alembic.util import CommandError
 
     if not revision.strip():
         raise ConfigError("empty revision; use head, base or a revision id (see `dbtool status`)")
     if revision in ("head", "heads"):
-        return head_revision()
+        return "heads"
     if revision == "base":
         return "base"
     try:
-        script = _script_directory().get_revision(revision)
+        found = script_directory(project).get_revision(revision)
     except CommandError as exc:
-        raise ConfigError(f"unknown revision {revision!r} ({exc}); run `dbtool status` to list revisions") from None
-    if script is None:
-        raise ConfigError(f"unknown revision {revision!r}; run `dbtool status` to list revisions")
-    return str(script.revision)
+        raise ConfigError(f"unknown revision {revision!r} ({_first_line(exc)}); run `dbtool status` to see the heads") from None
+    if found is None:
+        raise ConfigError(f"unknown revision {revision!r}; run `dbtool status` to see the heads")
+    return str(found.revision)
 
 
-def all_revisions() -> list[str]:
-    """Revision ids from base to head."""
-    return [s.revision for s in reversed(list(_script_directory().walk_revisions()))]
-
-
-def is_downgrade(current: str | None, target: str) -> bool:
-    """True when migrating from `current` to `target` goes down (drops what later revisions made)."""
-    if current is None:
+def is_downgrade(project: Project, current: list[str], target: str) -> bool:
+    """True when going from the `current` heads to `target` goes down (drops what later revisions made)."""
+    if not current or target == "heads":
         return False
-    order = ["base", *all_revisions()]
-    return current not in order or order.index(target) < order.index(current)
+    if target == "base":
+        return True
+    script = script_directory(project)
+    below: set[str] = set()
+    for head in current:
+        below.update(s.revision for s in script.walk_revisions(base="base", head=head))
+    return target in below and target not in current
 
 
-def current_revision(conn: psycopg.Connection, schema: str) -> str | None:  # type: ignore[type-arg]
-    """The revision recorded in the schema's alembic_version table, or None."""
-    row = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{VERSION_TABLE}",)).fetchone()
+def version_table_name(schema: str, table: str | None = None, table_schema: str | None = None) -> str:
+    """Alembic's version table as 'schema.table' (what dbtool_meta records)."""
+    return f"{table_schema or schema}.{table or VERSION_TABLE}"
+
+
+def current_heads(conn: psycopg.Connection[Any], version_table: str) -> list[str]:
+    """The revisions recorded in `version_table` ('schema.table'), sorted; [] when it does not exist."""
+    name = sql.Identifier(*version_table.split(".", 1))
+    row = conn.execute(sql.SQL("SELECT to_regclass({})").format(sql.Literal(name.as_string(conn)))).fetchone()
     if not row or row[0] is None:
-        return None
-    found = conn.execute(f'SELECT version_num FROM "{schema}".{VERSION_TABLE}').fetchone()
-    return found[0] if found else None
+        return []
+    return sorted(r[0] for r in conn.execute(sql.SQL("SELECT version_num FROM {}").format(name)))
 
 
-def _shared_engine(conn: psycopg.Connection) -> Any:  # type: ignore[type-arg]
-    """A SQLAlchemy engine whose only connection is `conn`, already inside dbtool's transaction."""
-    from sqlalchemy import create_engine
-    from sqlalchemy.dialects import registry
-    from sqlalchemy.pool import NullPool
-
-    registry.register("postgresql.dbtool_shared", "dbtool.migrate_dialect", "SharedConnectionDialect")
-    return create_engine("postgresql+dbtool_shared://", creator=lambda: conn, poolclass=NullPool)
+def shown(revisions: list[str]) -> str:
+    """Heads as one word: 'base' for none, comma-joined for several."""
+    return ",".join(revisions) or "base"
 
 
 @dataclass(frozen=True)
 class Upgrade:
-    """What a migration did: the revision reached and the SQL that got it there."""
+    """What a migration did: the heads reached and where Alembic keeps its version table."""
 
-    revision: str
-    script: str
+    heads: list[str]
+    version_table: str
+
+    @property
+    def revision(self) -> str:
+        return shown(self.heads)
 
 
-def migrate(conn: psycopg.Connection, schema: str, revision: str = "head") -> Upgrade:  # type: ignore[type-arg]
-    """Run Alembic to `revision` (up or down) on `conn`, inside its open transaction; return the rendered SQL."""
-    from alembic import command
-    from alembic.config import Config
+class _OwnConnection(Exception):
+    """env.py configured Alembic with a connection that is not dbtool's."""
+
+
+class _RunningStep(logging.Handler):
+    """Remembers which revision Alembic is running, to name it when it fails."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.step = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.msg == "Running %s" and record.args:
+            self.step = str(record.args[0])
+
+
+def migrate(
+    conn: psycopg.Connection[Any], project: Project, schema: str, revision: str = "heads", version_table: str | None = None
+) -> Upgrade:
+    """Run the project's env.py to `revision` (up or down) on `conn`, inside its open transaction;
+    `version_table` is where an earlier run found Alembic's version table (default: in `schema`)."""
+    import logging.config
+
+    from alembic.runtime.environment import EnvironmentContext
     from alembic.util import CommandError
-    from sqlalchemy import event
+    from sqlalchemy import create_engine
+    from sqlalchemy.dialects import registry
     from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.pool import NullPool
 
-    target = resolve_revision(revision)
-    going_down = is_downgrade(current_revision(conn, schema), target)
-    engine = _shared_engine(conn)
-    rendered: list[str] = []
-    renderer = psycopg.ClientCursor(conn)
+    from dbtool.migrate_dialect import SHARED, AutocommitRequested, driver_connection
 
-    def record(_c: Any, _cur: Any, statement: str, params: Any, _ctx: Any, many: bool) -> None:
-        for p in params if many else [params]:
-            rendered.append(renderer.mogrify(statement, p or None).rstrip().rstrip(";"))
+    registry.register("postgresql.dbtool", "dbtool.migrate_dialect", "SharedConnectionDialect")
+    target = resolve_revision(project, revision)
+    seen: dict[str, Any] = {}
 
+    step = _RunningStep()
+    alembic_log = logging.getLogger("alembic.runtime.migration")
+    saved = alembic_log.level, alembic_log.propagate
+    token = SHARED.set(conn)
+    engine = create_engine(SHARED_URL, poolclass=NullPool)
+    file_config = logging.config.fileConfig
     try:
-        with engine.connect() as sa_conn:
-            event.listen(sa_conn, "before_cursor_execute", record)
-            config = Config()
-            config.set_main_option("script_location", str(MIGRATIONS_DIR))
-            config.attributes["connection"] = sa_conn
-            (command.downgrade if going_down else command.upgrade)(config, target)
+        with _in_project(project), engine.connect() as lent:
+            config = alembic_config(project)
+            config.set_main_option("sqlalchemy.url", SHARED_URL)
+            config.attributes["connection"] = lent
+            script = _script_directory(project)
+            before = current_heads(conn, version_table or version_table_name(schema))
+            going_down = is_downgrade(project, before, target)
+
+            def steps(rev: Any, _context: Any) -> Any:
+                return script._downgrade_revs(target, rev) if going_down else script._upgrade_revs(target, rev)
+
+            # dbtool owns the process's logging; env.py's fileConfig() is for the alembic command.
+            logging.config.fileConfig = lambda *a, **k: None  # type: ignore[assignment]
+            alembic_log.addHandler(step)
+            alembic_log.setLevel(logging.INFO)
+            alembic_log.propagate = False
+            environment = EnvironmentContext(config, script, fn=steps, destination_rev=target)
+
+            def configure(connection: Any = None, **kwargs: Any) -> None:
+                # env.py calls this as alembic.context.configure(): the one place to see its connection.
+                if connection is None or driver_connection(connection) is not conn:
+                    raise _OwnConnection()
+                seen.update(version_table=kwargs.get("version_table"), version_table_schema=kwargs.get("version_table_schema"))
+                EnvironmentContext.configure(environment, connection=connection, **kwargs)
+
+            environment.configure = configure  # type: ignore[method-assign]
+            with environment:
+                script.run_env()
+    except _OwnConnection:
+        raise ConfigError(f"env.py of {project} migrates on a connection of its own, outside dbtool's transaction; {COOKBOOK_HINT}") from None
+    except AutocommitRequested:
+        raise MigrationError(
+            f"migration {step.step or 'unknown'} needs to run outside a transaction (autocommit_block, e.g. "
+            "CREATE INDEX CONCURRENTLY); dbtool migrates in one transaction so that a failure changes nothing; "
+            "make that step transactional, or apply it with `alembic upgrade` outside dbtool"
+        ) from None
     except CommandError as exc:
-        raise MigrationError(f"alembic could not migrate to {revision!r}: {exc}") from None
+        raise MigrationError(f"alembic could not migrate to {revision!r}: {_first_line(exc)}") from None
     except DBAPIError as exc:
         if isinstance(exc.orig, (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected)):
             raise exc.orig from None  # the transaction retries these with backoff
-        raise MigrationError(f"migration to {revision!r} failed: {_first_line(exc.orig or exc)}; nothing was changed") from None
+        raise MigrationError(
+            f"migration {step.step or 'env.py'} failed: {_first_line(exc.orig or exc)}; nothing was changed"
+        ) from None
+    except ImportError as exc:
+        raise ConfigError(
+            f"env.py of {project} could not import {exc.name or exc}; install the project's packages where dbtool runs"
+        ) from None
     finally:
+        logging.config.fileConfig = file_config  # type: ignore[assignment]
+        alembic_log.removeHandler(step)
+        alembic_log.setLevel(saved[0])
+        alembic_log.propagate = saved[1]
+        SHARED.reset(token)
         engine.dispose()
-    reached = current_revision(conn, schema) or "base"
-    return Upgrade(reached, ";\n".join(rendered) + ";\n" if rendered else "")
-
-
-def replay(conn: psycopg.Connection, script: str) -> None:  # type: ignore[type-arg]
-    """Execute a cached rendering of an upgrade from an empty schema, in one round trip."""
-    try:
-        conn.execute(script.encode())
-    except psycopg.Error as exc:
-        raise MigrationError(f"replaying cached migrations failed: {_first_line(exc)}; nothing was changed") from None
+    reached = version_table_name(schema, seen.get("version_table"), seen.get("version_table_schema"))
+    return Upgrade(current_heads(conn, reached), reached)
 
 
 def _first_line(exc: BaseException) -> str:

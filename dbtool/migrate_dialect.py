@@ -1,22 +1,57 @@
-"""SharedConnectionDialect: psycopg for SQLAlchemy, minus transaction and connection ownership.
+"""The `postgresql+dbtool://` dialects: SQLAlchemy on the connection dbtool lent, minus its ownership.
 
-Alembic runs on a connection dbtool lent it inside the reset transaction. Commit, rollback and
-close belong to dbtool, so this dialect makes them no-ops: Alembic cannot end the transaction
-early, and returning the connection to SQLAlchemy's pool neither rolls it back nor closes it.
+dbtool runs a project's unmodified env.py inside the reset transaction. It points the config's
+`sqlalchemy.url` at `postgresql+dbtool://`, so whatever engine env.py builds from it (sync, or async
+through `async_engine_from_config`) hands out dbtool's own psycopg connection. Commit, rollback and
+close belong to dbtool and are no-ops here; a request for AUTOCOMMIT (Alembic's autocommit_block)
+raises AutocommitRequested instead of silently leaving the transaction.
 Only dbtool.migrate imports this module (it imports SQLAlchemy).
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+import psycopg
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg, PGDialectAsync_psycopg, PsycopgAdaptDBAPI
+
+SHARED: ContextVar[psycopg.Connection[Any] | None] = ContextVar("dbtool_shared_connection", default=None)
+
+
+class AutocommitRequested(Exception):
+    """A migration asked to leave the transaction (AUTOCOMMIT isolation level)."""
+
+
+def _shared() -> psycopg.Connection[Any]:
+    conn = SHARED.get()
+    if conn is None:
+        raise RuntimeError("postgresql+dbtool:// is only usable while dbtool runs the migrations")
+    return conn
 
 
 class SharedConnectionDialect(PGDialect_psycopg):
-    """PGDialect_psycopg for a connection whose transaction and life dbtool owns."""
+    """PGDialect_psycopg over dbtool's connection, whose transaction and life dbtool owns."""
 
     supports_statement_cache = True
+
+    @classmethod
+    def get_async_dialect_cls(cls, url: Any) -> type[Any]:
+        return SharedAsyncConnectionDialect
+
+    def create_connect_args(self, url: Any) -> Any:
+        return [], {}
+
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        return _shared()
+
+    def set_isolation_level(self, dbapi_connection: Any, level: Any) -> None:
+        if level == "AUTOCOMMIT":
+            raise AutocommitRequested()
+        # Any other level would be SET on a transaction that already ran statements: keep dbtool's.
+
+    def reset_isolation_level(self, dbapi_connection: Any) -> None:
+        pass
 
     def do_commit(self, dbapi_connection: Any) -> None:
         pass
@@ -26,3 +61,122 @@ class SharedConnectionDialect(PGDialect_psycopg):
 
     def do_close(self, dbapi_connection: Any) -> None:
         pass
+
+
+class _AsyncCursor:
+    """An async face on a sync psycopg cursor, enough for SQLAlchemy's psycopg async adapter."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    async def __aenter__(self) -> _AsyncCursor:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        self._cursor.close()
+
+    async def execute(self, *args: Any, **kwargs: Any) -> _AsyncCursor:
+        self._cursor.execute(*args, **kwargs)
+        return self
+
+    async def executemany(self, *args: Any, **kwargs: Any) -> None:
+        self._cursor.executemany(*args, **kwargs)
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    async def fetchmany(self, size: int = 0) -> list[Any]:
+        return self._cursor.fetchmany(size)
+
+    async def close(self) -> None:
+        self._cursor.close()
+
+
+class _AsyncConnection:
+    """An async face on dbtool's sync connection: the async template's engine runs on it unchanged."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.shared = conn
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.shared, name)
+
+    def cursor(self, *args: Any, **kwargs: Any) -> _AsyncCursor:
+        return _AsyncCursor(self.shared.cursor(*args, **kwargs))
+
+    async def set_autocommit(self, value: bool) -> None:
+        if value:
+            raise AutocommitRequested()
+
+    async def set_isolation_level(self, value: Any) -> None:
+        pass
+
+    async def set_read_only(self, value: Any) -> None:
+        pass
+
+    async def set_deferrable(self, value: Any) -> None:
+        pass
+
+    async def commit(self) -> None:
+        pass
+
+    async def rollback(self) -> None:
+        pass
+
+    async def close(self) -> None:
+        pass
+
+
+class _SharedAsyncDBAPI(PsycopgAdaptDBAPI):
+    def connect(self, *arg: Any, **kw: Any) -> Any:
+        async def lend() -> _AsyncConnection:
+            return _AsyncConnection(_shared())
+
+        return super().connect(async_creator_fn=lend)
+
+
+class SharedAsyncConnectionDialect(PGDialectAsync_psycopg):
+    """The async psycopg dialect over dbtool's (sync) connection, for env.py files that use asyncio."""
+
+    supports_statement_cache = True
+
+    @classmethod
+    def import_dbapi(cls) -> Any:
+        from psycopg.pq import ExecStatus
+
+        return _SharedAsyncDBAPI(psycopg, ExecStatus)
+
+    def create_connect_args(self, url: Any) -> Any:
+        return [], {}
+
+    def _type_info_fetch(self, connection: Any, name: str) -> Any:
+        from psycopg.types import TypeInfo
+
+        return TypeInfo.fetch(connection.connection.driver_connection.shared, name)
+
+    def set_isolation_level(self, dbapi_connection: Any, level: Any) -> None:
+        SharedConnectionDialect.set_isolation_level(self, dbapi_connection, level)  # type: ignore[arg-type]
+
+    def reset_isolation_level(self, dbapi_connection: Any) -> None:
+        pass
+
+    def do_commit(self, dbapi_connection: Any) -> None:
+        pass
+
+    def do_rollback(self, dbapi_connection: Any) -> None:
+        pass
+
+    def do_close(self, dbapi_connection: Any) -> None:
+        pass
+
+
+def driver_connection(sa_connection: Any) -> Any:
+    """The psycopg connection under a SQLAlchemy Connection (sync or async dialect)."""
+    driver = sa_connection.connection.driver_connection
+    return driver.shared if isinstance(driver, _AsyncConnection) else driver

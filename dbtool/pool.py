@@ -57,6 +57,12 @@ def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
             "autocommit": True,
             "application_name": application_name(command),
             "connect_timeout": max(1, int(settings.connect_timeout)),
+            # A network that silently drops an idle connection must not leave the lock session
+            # looking alive to us while the server has already released its lock.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
         },
         timeout=settings.connect_timeout,
     )

@@ -11,11 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
-from dbtool import meta, migrate, schema
+from dbtool import digest, meta, migrate, schema
 from dbtool.config import Settings
-from dbtool.errors import NotAtHeadError, RefusedError
+from dbtool.errors import ConfigError, NotAtHeadError, RefusedError
 from dbtool.report import Reporter
 from dbtool.seed.profiles import PROFILES, TABLES
 from dbtool.session import locked_session, transaction
@@ -37,61 +36,70 @@ class RunResult:
     scale: int | None = None
     row_counts: dict[str, int] = field(default_factory=dict)
     digest: str | None = None
-    dropped: int = 0
-    migration_source: str | None = None  # "alembic" or "cache"
+    dropped: int | None = None
+    note: str | None = None  # what happened, when the summary line alone would not say it
 
     def document(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        return {k: v for k, v in self.__dict__.items() if v is not None and v != {}}
 
 
-def guard(settings: Settings, found: meta.Inspection, destructive: bool = True) -> None:
-    """Refuse (exit 3) a protected database, or a non-empty one dbtool did not create unless --force."""
+def guard(conn: psycopg.Connection, settings: Settings, found: meta.Inspection, destructive: bool = True) -> None:  # type: ignore[type-arg]
+    """Refuse (exit 3) a protected database, and one whose data dbtool did not produce unless --force.
+
+    dbtool may wipe, without --force, a schema that holds nothing; one whose data came from its own
+    reset or seed (the latest reset, seed or drop in dbtool_meta is a reset or seed); one whose
+    tables hold no rows; and one whose tables hold exactly what dbtool recorded last (e.g. the rows
+    a `dbtool migrate` left). Everything else is someone's data.
+    """
     target = settings.target
     if destructive and found.protected:
         raise RefusedError(
             f"database {target.dbname} on {target.host}:{target.port} is protected (dbtool protect); "
-            "--force does not override this; run `dbtool unprotect` first if you really mean to wipe it"
+            "--force does not override this; run `dbtool unprotect --force` first if you really mean to wipe it"
         )
-    objects = found.objects
-    if objects and not found.created_by_dbtool and not settings.force:
-        shown = ", ".join(map(str, objects[:5])) + (f" and {len(objects) - 5} more" if len(objects) > 5 else "")
-        raise RefusedError(
-            f"database {target.dbname} on {target.host}:{target.port} has {len(objects)} objects in schema "
-            f"{settings.schema} ({shown}) but no dbtool_meta, so dbtool did not create it; refusing to touch it; "
-            "pass --force if you are sure"
-        )
-
-
-def _inspect(conn: psycopg.Connection, settings: Settings) -> meta.Inspection:  # type: ignore[type-arg]
-    return meta.inspect(conn, settings.schema, migrate.scripts_hash())
+    if not found.objects or settings.force or found.last_data_event in ("reset", "seed"):
+        return
+    present = digest.data_tables(conn, settings.schema, found.version_table)
+    counts = digest.row_counts(conn, settings.schema, present)
+    holding = [t for t, n in counts.items() if n]
+    if not holding:
+        return
+    if found.recorded_digests is not None and digest.table_digests(conn, settings.schema, present) == found.recorded_digests:
+        return
+    shown = ", ".join(holding[:5]) + (f" and {len(holding) - 5} more" if len(holding) > 5 else "")
+    raise RefusedError(
+        f"database {target.dbname} on {target.host}:{target.port} holds data dbtool did not produce "
+        f"(rows in {shown} of schema {settings.schema}); refusing to touch it; pass --force if you are sure"
+    )
 
 
 def _drop(conn: psycopg.Connection, settings: Settings, reporter: Reporter) -> meta.Inspection:  # type: ignore[type-arg]
     with reporter.step("drop") as step:
-        found = _inspect(conn, settings)
-        guard(settings, found)
+        found = meta.inspect(conn, settings.schema)
+        guard(conn, settings, found)
         dropped = schema.drop_objects(conn, settings.schema, found.objects)
-        step.message = f"Dropped {dropped} objects in schema {settings.schema}"
+        step.message = f"Dropped {_plural(dropped, 'object')} in schema {settings.schema}"
         step.fields.update(dropped=dropped, schema=settings.schema)
     return found
 
 
-def _migrate_from_empty(
-    conn: psycopg.Connection, settings: Settings, reporter: Reporter, cached: tuple[str, str] | None  # type: ignore[type-arg]
-) -> tuple[str, str]:
-    """Upgrade an empty schema to head, replaying Alembic's cached rendering when the scripts match."""
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
+
+
+def _migrate(
+    conn: psycopg.Connection, settings: Settings, reporter: Reporter, revision: str, version_table: str | None  # type: ignore[type-arg]
+) -> migrate.Upgrade:
     with reporter.step("migrate") as step:
-        if cached:
-            revision, script = cached
-            migrate.replay(conn, script)
-            source = "cache"
-        else:
-            upgraded = migrate.migrate(conn, settings.schema, "head")
-            revision, source = upgraded.revision, "alembic"
-            meta.store_script(conn, settings.schema, migrate.scripts_hash(), revision, upgraded.script)
-        step.message = f"Migrated to {revision}" + (" (cached Alembic rendering)" if source == "cache" else "")
-        step.fields.update(revision=revision, source=source)
-    return revision, source
+        before = migrate.shown(migrate.current_heads(conn, _version_table(settings, version_table)))
+        upgraded = migrate.migrate(conn, settings.project, settings.schema, revision, version_table)
+        step.message = f"Migrated {before} -> {upgraded.revision}" if before != "base" else f"Migrated to {upgraded.revision}"
+        step.fields.update(revision=upgraded.revision, previous=before, project=str(settings.project))
+    return upgraded
+
+
+def _version_table(settings: Settings, recorded: str | None) -> str:
+    return recorded or f"{settings.schema}.{migrate.VERSION_TABLE}"
 
 
 def _preload_generator() -> None:
@@ -100,37 +108,44 @@ def _preload_generator() -> None:
     threading.Thread(target=importlib.import_module, args=("dbtool.seed.load",), name="preload", daemon=True).start()
 
 
-def _seed(conn: psycopg.Connection, settings: Settings, reporter: Reporter, result: RunResult) -> None:  # type: ignore[type-arg]
-    from dbtool.seed import load
+def _seed(
+    conn: psycopg.Connection, settings: Settings, reporter: Reporter, result: RunResult, version_table: str | None  # type: ignore[type-arg]
+) -> None:
+    """Fill the tables (the example's generator; other projects keep what their migrations inserted),
+    then digest every data table and record the run."""
+    if migrate.is_example(settings.project):
+        from dbtool.seed import load
 
-    profile = PROFILES[settings.profile].scaled(settings.scale)
-    with reporter.step("seed") as step:
-        with schema.bulk_load(conn, settings.schema, TABLES):
-            counts = load.load(conn, settings.schema, settings.seed, profile, reporter.progress, settings.workers)
-        shown = ", ".join(f"{n} {t.replace('_', ' ')}" for t, n in counts.items())
-        scale = f" x{settings.scale}" if settings.scale != 1 else ""
-        rate = sum(counts.values()) / max(time.perf_counter() - step.started, 1e-9)
-        step.message = f"Seeded {settings.profile}{scale} profile: {shown} ({rate:,.0f} rows/s)"
-        step.fields.update(profile=settings.profile, seed=settings.seed, scale=settings.scale, row_counts=counts)
+        profile = PROFILES[settings.profile].scaled(settings.scale)
+        with reporter.step("seed") as step:
+            with schema.bulk_load(conn, settings.schema, TABLES):
+                counts = load.load(conn, settings.schema, settings.seed, profile, reporter.progress, settings.workers)
+            shown = ", ".join(f"{n} {t.replace('_', ' ')}" for t, n in counts.items())
+            scale = f" x{settings.scale}" if settings.scale != 1 else ""
+            rate = sum(counts.values()) / max(time.perf_counter() - step.started, 1e-9)
+            step.message = f"Seeded {settings.profile}{scale} profile: {shown} ({rate:,.0f} rows/s)"
+            step.fields.update(profile=settings.profile, seed=settings.seed, scale=settings.scale, row_counts=counts)
+        result.profile, result.seed, result.scale = settings.profile, settings.seed, settings.scale
     with reporter.step("digest") as step:
-        tables = load.table_digests(conn, settings.schema)
-        digest = load.combined_digest(tables)
-        step.message = f"Digest {digest[:16]}"
-        step.fields.update(digest=digest)
-    result.row_counts, result.digest = counts, digest
-    result.profile, result.seed, result.scale = settings.profile, settings.seed, settings.scale
+        tables = digest.table_digests(conn, settings.schema, digest.data_tables(conn, settings.schema, version_table))
+        combined = digest.combined_digest(tables)
+        step.message = f"Digest {combined[:16]}"
+        step.fields.update(digest=combined)
+    result.row_counts = {name: int(d["rows"]) for name, d in tables.items()}  # type: ignore[call-overload]
+    result.digest = combined
     meta.record(
         conn,
         settings.schema,
         meta.MetaRecord(
             event=result.command,
             revision=result.revision,
-            profile=settings.profile,
-            seed=settings.seed,
-            scale=settings.scale,
-            row_counts=counts,
+            profile=result.profile,
+            seed=result.seed,
+            scale=result.scale,
+            row_counts=result.row_counts,
             table_digests=tables,
-            digest=digest,
+            digest=combined,
+            version_table=version_table,
         ),
     )
 
@@ -149,8 +164,8 @@ def _locked_transaction(
     message: str = "Committed",
 ) -> RunResult:
     """Run `work` in one transaction on a work session while the advisory lock is held."""
-    with locked_session(settings, reporter, result.command) as conn, reporter.step(step_name) as step:
-        transaction(conn, settings, reporter, work)
+    with locked_session(settings, reporter, result.command) as session, reporter.step(step_name) as step:
+        transaction(session, settings, reporter, work)
         step.message = message
     return result
 
@@ -158,13 +173,15 @@ def _locked_transaction(
 def reset_database(settings: Settings, reporter: Reporter) -> RunResult:
     """Drop, migrate to head and seed in one transaction under the advisory lock."""
     result = RunResult("reset", str(settings.target))
-    _preload_generator()
+    if migrate.is_example(settings.project):
+        _preload_generator()
 
     def work(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
         found = _drop(conn, settings, reporter)
         result.dropped = len(found.objects)
-        result.revision, result.migration_source = _migrate_from_empty(conn, settings, reporter, found.cached)
-        _seed(conn, settings, reporter, result)
+        upgraded = _migrate(conn, settings, reporter, "heads", found.version_table)
+        result.revision = upgraded.revision
+        _seed(conn, settings, reporter, result, upgraded.version_table)
         _notify(conn, result)
 
     return _locked_transaction(settings, reporter, result, work)
@@ -172,24 +189,29 @@ def reset_database(settings: Settings, reporter: Reporter) -> RunResult:
 
 def seed_database(settings: Settings, reporter: Reporter) -> RunResult:
     """Replace the seeded data (truncate + COPY) in one transaction; the schema must be at head."""
+    if not migrate.is_example(settings.project):
+        raise ConfigError(
+            f"{settings.project} has no seed generator yet, so there is no seed data to replace; "
+            "use `dbtool reset` (drop, migrate, and keep what the migrations insert)"
+        )
     result = RunResult("seed", str(settings.target))
+    head = migrate.heads(settings.project)
     _preload_generator()
 
     def work(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
-        found = _inspect(conn, settings)
-        guard(settings, found)
-        current = migrate.current_revision(conn, settings.schema)
-        head = found.cached[0] if found.cached else migrate.head_revision()
+        found = meta.inspect(conn, settings.schema)
+        guard(conn, settings, found)
+        current = migrate.current_heads(conn, _version_table(settings, found.version_table))
         if current != head:
             raise NotAtHeadError(
-                f"schema {settings.schema} is at revision {current or 'none (not migrated)'}, head is {head}; "
-                "run `dbtool migrate` first (or `dbtool reset`)"
+                f"schema {settings.schema} is at revision {migrate.shown(current) if current else 'none (not migrated)'}, "
+                f"head is {migrate.shown(head)}; run `dbtool migrate` first (or `dbtool reset`)"
             )
-        result.revision = current
+        result.revision = migrate.shown(current)
         with reporter.step("truncate") as step:
             schema.truncate(conn, settings.schema, TABLES)
             step.message = "Truncated seeded tables"
-        _seed(conn, settings, reporter, result)
+        _seed(conn, settings, reporter, result, found.version_table)
         _notify(conn, result)
 
     return _locked_transaction(settings, reporter, result, work)
@@ -197,19 +219,21 @@ def seed_database(settings: Settings, reporter: Reporter) -> RunResult:
 
 def migrate_database(settings: Settings, reporter: Reporter, revision: str = "head") -> RunResult:
     """Upgrade (or downgrade) the schema to `revision` in one transaction under the advisory lock."""
-    target = migrate.resolve_revision(revision)  # an unknown revision is bad input: refuse before connecting
+    target = migrate.resolve_revision(settings.project, revision)  # an unknown revision: refuse before connecting
     result = RunResult("migrate", str(settings.target))
 
     def work(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
-        found = _inspect(conn, settings)
-        before = migrate.current_revision(conn, settings.schema)
+        found = meta.inspect(conn, settings.schema)
+        before = migrate.current_heads(conn, _version_table(settings, found.version_table))
         # A downgrade drops tables: the guard treats it like reset/drop (a protected database refuses).
-        guard(settings, found, destructive=migrate.is_downgrade(before, target))
-        with reporter.step("migrate") as step:
-            result.revision = migrate.migrate(conn, settings.schema, revision).revision
-            step.message = f"Migrated {before or 'base'} -> {result.revision}"
-            step.fields.update(revision=result.revision, previous=before)
-        meta.record(conn, settings.schema, meta.MetaRecord(event="migrate", revision=result.revision))
+        guard(conn, settings, found, destructive=migrate.is_downgrade(settings.project, before, target))
+        upgraded = _migrate(conn, settings, reporter, target, found.version_table)
+        result.revision = upgraded.revision
+        # What the migrations left is dbtool's doing: a reset may replace it without --force while unchanged.
+        tables = digest.table_digests(conn, settings.schema, digest.data_tables(conn, settings.schema, upgraded.version_table))
+        meta.record(conn, settings.schema, meta.MetaRecord(
+            event="migrate", revision=result.revision, table_digests=tables, version_table=upgraded.version_table,
+        ))
         _notify(conn, result)
 
     return _locked_transaction(settings, reporter, result, work)
@@ -230,10 +254,21 @@ def set_protection(settings: Settings, reporter: Reporter, protected: bool) -> R
     """Mark the database protected (reset/drop/seed refuse, even with --force) or remove the mark."""
     event = "protect" if protected else "unprotect"
     result = RunResult(event, str(settings.target))
+    if not protected and not settings.force:
+        raise ConfigError(
+            "unprotect removes the protection that makes reset, drop and seed refuse this database; "
+            "pass --force to do it deliberately"
+        )
+    changed = True
 
     def work(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
-        meta.ensure_tables(conn, settings.schema)
-        meta.record(conn, settings.schema, meta.MetaRecord(event=event))
+        nonlocal changed
+        found = meta.inspect(conn, settings.schema)
+        changed = found.protected != protected
+        if changed:
+            meta.record(conn, settings.schema, meta.MetaRecord(event=event))
 
-    message = f"{'Protected' if protected else 'Unprotected'} {settings.target}"
-    return _locked_transaction(settings, reporter, result, work, event, message)
+    _locked_transaction(settings, reporter, result, work, event, "")
+    word = "Protected" if protected else "Unprotected"
+    result.note = f"{word} {settings.target}" if changed else f"{settings.target} was already {'protected' if protected else 'unprotected'}"
+    return result

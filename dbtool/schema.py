@@ -12,7 +12,7 @@ from psycopg import sql
 
 logger = logging.getLogger(__name__)
 
-BOOKKEEPING_TABLES = ("dbtool_meta", "dbtool_migration_cache")  # dbtool's own; a reset keeps them
+BOOKKEEPING_TABLES = ("dbtool_meta",)  # dbtool's own; a reset keeps it
 
 # Objects in the schema that are not members of an extension, not dbtool's bookkeeping, and not
 # owned by another object (serial/identity sequences go with their table; row types with theirs).
@@ -111,8 +111,8 @@ def lock_statement(schema: str, objects: list[SchemaObject]) -> sql.Composable:
     )
 
 
-# Keys, plain indexes and foreign keys of the given tables, with their exact definitions, in the
-# order they are re-created: keys first (foreign keys need them), foreign keys last.
+# Keys and plain indexes of the given tables, and every foreign key from or to them, with their exact
+# definitions, in the order they are re-created: keys first (foreign keys need them), foreign keys last.
 DEFERRABLE_SQL = """
 SELECT 0, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
 FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
@@ -124,8 +124,11 @@ WHERE t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
 UNION ALL
 SELECT 2, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
-FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-WHERE c.contype = 'f' AND t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s)
+FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid
+WHERE c.contype = 'f'
+  AND ((t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s))
+       -- tables dbtool does not load may point at the loaded ones: their keys go and come back too
+       OR (r.relnamespace = to_regnamespace(%(schema)s) AND r.relname = ANY(%(tables)s)))
 ORDER BY 1, 2, 3
 """
 KEY, INDEX, FOREIGN_KEY = 0, 1, 2
@@ -161,5 +164,9 @@ def bulk_load(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> I
 
 
 def truncate(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> None:  # type: ignore[type-arg]
-    """Empty `tables` in one statement (a seed replaces all of their data)."""
-    conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables)))
+    """Empty `tables` in one statement (a seed replaces all of their data); tables whose foreign keys
+    point at them are emptied too, since their rows would point at rows that no longer exist."""
+    if tables:
+        conn.execute(
+            sql.SQL("TRUNCATE {} CASCADE").format(sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables))
+        )

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
@@ -14,8 +15,8 @@ from psycopg import errors as pg_errors
 from psycopg import pq
 
 from dbtool.config import Settings
-from dbtool.errors import LockBusyError
-from dbtool.lock import Holder, advisory_lock
+from dbtool.errors import CommitOutcomeUnknown, LockBusyError, LockLostError
+from dbtool.lock import Holder, advisory_lock, held_by
 from dbtool.pool import open_pool
 from dbtool.report import Reporter
 
@@ -42,8 +43,17 @@ ORDER BY 1
 """
 
 
+@dataclass(frozen=True)
+class Session:
+    """A work connection, and the backend that holds the advisory lock while it works."""
+
+    conn: psycopg.Connection  # type: ignore[type-arg]
+    lock_pid: int
+    lock_key: int
+
+
 @contextmanager
-def locked_session(settings: Settings, reporter: Reporter, command: str) -> Iterator[psycopg.Connection]:  # type: ignore[type-arg]
+def locked_session(settings: Settings, reporter: Reporter, command: str) -> Iterator[Session]:
     """Open the pool, hold the advisory lock on one pooled session, and yield another for the work."""
     with ExitStack() as stack:
         with reporter.step("connect") as step:
@@ -60,10 +70,10 @@ def locked_session(settings: Settings, reporter: Reporter, command: str) -> Iter
             )
 
         with reporter.step("lock") as step:
-            stack.enter_context(advisory_lock(pool, settings.lock_key, settings.lock_timeout, waiting))
+            lock_conn = stack.enter_context(advisory_lock(pool, settings.lock_key, settings.lock_timeout, waiting))
             step.message = f"Acquired advisory lock (key={settings.lock_key})"
             step.fields.update(lock_key=settings.lock_key)
-        yield stack.enter_context(pool.connection())
+        yield Session(stack.enter_context(pool.connection()), lock_conn.info.backend_pid, settings.lock_key)
 
 
 def blockers(conn: psycopg.Connection, schema: str, since: datetime | None = None) -> list[str]:  # type: ignore[type-arg]
@@ -82,19 +92,22 @@ def _close_if_busy(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
 
 
 def transaction(
-    conn: psycopg.Connection,  # type: ignore[type-arg]
+    session: Session,
     settings: Settings,
     reporter: Reporter,
     work: Callable[[psycopg.Connection], T],  # type: ignore[type-arg]
 ) -> T:
     """Run `work` in one transaction with a short lock_timeout; when a lock is busy, roll back, wait for
-    the transactions that held it to end, and retry until --lock-timeout, then give up naming them."""
+    the transactions that held it to end, and retry until --lock-timeout, then give up naming them.
+    Commit only while the advisory lock is provably still held; otherwise roll back (LockLostError)."""
+    conn = session.conn
     began = time.monotonic()
     deadline = began + settings.lock_timeout
     backoff = FIRST_BACKOFF
     last_report: float | None = None
     while True:
         attempt_start: datetime | None = None
+        committing = False
         try:
             with conn.transaction():
                 # set_config(..., true) is SET LOCAL; one round trip also reads when this attempt began.
@@ -104,12 +117,28 @@ def transaction(
                     (f"{TABLE_LOCK_TIMEOUT_MS}ms", settings.schema),
                 ).fetchone()[2]  # type: ignore[index]
                 try:
-                    return work(conn)
+                    done = work(conn)
+                    # Checked last, in the transaction about to commit: if the lock session ended (an
+                    # idle_session_timeout, a proxy, a network cut), another run may be working too.
+                    if not held_by(conn, session.lock_pid, session.lock_key):
+                        raise LockLostError(
+                            f"the session holding advisory lock {session.lock_key} (pid {session.lock_pid}) ended "
+                            "before commit, so this run was no longer serialized; rolled back, database unchanged; "
+                            "check the server's idle_session_timeout and that no transaction-pooling proxy sits "
+                            "between dbtool and the server"
+                        )
                 except BaseException:
                     _close_if_busy(conn)
                     raise
+                committing = True  # leaving the block sends COMMIT
+            return done
         except (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected) as exc:
             failure = type(exc).__name__
+        except (KeyboardInterrupt, SystemExit, psycopg.OperationalError) as exc:
+            if committing:
+                # The COMMIT may or may not have reached the server: say so rather than "rolled back".
+                raise CommitOutcomeUnknown(exc) from None
+            raise
         # Wait holding no lock: a queued lock request would hold every other reader of the table
         # behind it for as long as the long transaction lasts. Retry once the sessions that were
         # already in a transaction when this attempt began have ended theirs.

@@ -29,6 +29,7 @@ FILE_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "workers": ("workers", (int,)),
     "schema": ("schema", (str,)),
     "log-format": ("log_format", (str,)),
+    "alembic-config": ("alembic_config", (str,)),
 }
 CHOICES = {"log-format": ("text", "json")}
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}

@@ -7,7 +7,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbtool import meta, migrate
+from dbtool import digest, meta, migrate
 from dbtool.config import Settings
 from dbtool.errors import DbtoolError, UnreachableError, VerifyMismatchError
 from dbtool.lock import lock_holders
@@ -26,20 +26,23 @@ def status(settings: Settings) -> dict[str, Any]:
 
 
 def _status(conn: psycopg.Connection, settings: Settings) -> dict[str, Any]:  # type: ignore[type-arg]
-    current = migrate.current_revision(conn, settings.schema)
-    record = meta.last_seed_record(conn, settings.schema)
-    cached = meta.cached_script(conn, settings.schema, migrate.scripts_hash())
-    head = cached[0] if cached else migrate.head_revision()
+    history = meta.read_history(conn, settings.schema)
+    version_table = history.version_table if history else None
+    current = migrate.current_heads(conn, version_table or migrate.version_table_name(settings.schema))
+    head = migrate.heads(settings.project)
+    present = digest.data_tables(conn, settings.schema, version_table)
     return {
         "target": str(settings.target),
         "reachable": True,
         "server_version": conn.info.parameter_status("server_version"),
         "schema": settings.schema,
-        "revision": {"current": current, "head": head, "at_head": current == head},
-        "protected": meta.is_protected(conn, settings.schema),
-        "created_by_dbtool": meta.created_by_dbtool(conn, settings.schema),
-        "last_seed": record,
-        "row_counts": row_counts(conn, settings.schema) if current else {},
+        "project": str(settings.project),
+        "revision": {"current": migrate.shown(current) if current else None, "head": migrate.shown(head),
+                     "at_head": current == head},
+        "protected": bool(history and history.protected),
+        "data_from": (history.last_data_event if history else None) or "unknown (not reset or seeded by dbtool)",
+        "last_seed": meta.last_seed_record(conn, settings.schema),
+        "row_counts": digest.row_counts(conn, settings.schema, present),
         "lock": {
             "key": settings.lock_key,
             "held_by": [h.__dict__ for h in lock_holders(conn, settings.lock_key)],
@@ -47,25 +50,9 @@ def _status(conn: psycopg.Connection, settings: Settings) -> dict[str, Any]:  # 
     }
 
 
-
-
-def row_counts(conn: psycopg.Connection, schema: str) -> dict[str, int]:  # type: ignore[type-arg]
-    """Rows per seeded table that exists: one round trip to find them, one to count them."""
-    present = [
-        row[0]
-        for row in conn.execute(
-            "SELECT t FROM unnest(%s::text[]) WITH ORDINALITY AS u(t, n)"
-            " WHERE to_regclass(quote_ident(%s) || '.' || quote_ident(t)) IS NOT NULL ORDER BY n",
-            (list(TABLES), schema),
-        )
-    ]
-    if not present:
-        return {}
-    query = " UNION ALL ".join(f"SELECT '{t}', count(*) FROM \"{schema}\".{t}" for t in present)
-    return {t: n for t, n in conn.execute(query).fetchall()}
-
-
-def expected_digests(conn: psycopg.Connection, schema: str, seed: int, profile: Profile) -> dict[str, dict[str, object]]:  # type: ignore[type-arg]
+def expected_digests(
+    conn: psycopg.Connection, schema: str, seed: int, profile: Profile, found: list[digest.Table]  # type: ignore[type-arg]
+) -> dict[str, dict[str, object]]:
     """Digests of exactly what (seed, profile) produces: generated into temp copies of the tables
     and digested by the same server query as the live tables. Call inside a transaction."""
     from dbtool.seed import load
@@ -79,47 +66,50 @@ def expected_digests(conn: psycopg.Connection, schema: str, seed: int, profile: 
         )
     )
     load.load(conn, "pg_temp", seed, profile)
-    return load.table_digests(conn, "pg_temp")
+    return digest.table_digests(conn, "pg_temp", [t for t in found if t.name in TABLES])
 
 
 def verify(settings: Settings) -> dict[str, Any]:
-    """Compare the live tables with what the recorded (seed, profile, scale) must produce."""
-    from dbtool.seed import load
-
+    """Compare the live tables with what dbtool recorded, and the record with what its seed must produce."""
     with open_pool(settings, "verify") as pool, pool.connection() as conn:
+        history = meta.read_history(conn, settings.schema)
         record = meta.last_seed_record(conn, settings.schema)
-        if record is None or not record.get("table_digests"):
+        if history is None or record is None or not record.get("table_digests"):
             raise DbtoolError(
-                f"{settings.target} has no seed record in dbtool_meta to verify against; run `dbtool reset`"
+                f"{settings.target} has no reset or seed record in dbtool_meta (schema {settings.schema}) to verify "
+                "against; run `dbtool reset`"
             )
-        if record["generator_version"] != GENERATOR_VERSION:
+        seeded = record["generator_version"] is not None
+        if seeded and record["generator_version"] != GENERATOR_VERSION:
             raise VerifyMismatchError(
                 f"{settings.target} was seeded by generator version {record['generator_version']}, this dbtool "
                 f"generates version {GENERATOR_VERSION}; run `dbtool reset` to reseed with this version"
             )
-        profile = PROFILES[record["profile"]].scaled(record["scale"])
+        recorded: dict[str, dict[str, object]] = record["table_digests"]
         with conn.transaction():
-            try:
-                with conn.transaction():
-                    live = load.table_digests(conn, settings.schema)
-            except psycopg.errors.UndefinedTable:
-                live = {}
-            expected = expected_digests(conn, settings.schema, record["seed"], profile)
+            found = digest.data_tables(conn, settings.schema, history.version_table)
+            live = digest.table_digests(conn, settings.schema, found)
+            names = {t.name for t in found}
+            generated = None
+            if seeded and names >= set(TABLES):  # missing tables are reported below; nothing to copy them from
+                profile = PROFILES[record["profile"]].scaled(record["scale"])
+                generated = expected_digests(conn, settings.schema, record["seed"], profile, found)
     differences = []
-    for table in TABLES:
-        want, got = expected[table], live.get(table)
+    for table in sorted(set(recorded) | set(live)):
+        want, got = recorded.get(table), live.get(table)
         if got != want:
-            differences.append(
-                {"table": table, "problem": "missing" if got is None else "differs",
-                 "expected_rows": want["rows"], "live_rows": got["rows"] if got else 0}
-            )
-    recorded_ok = record["digest"] == load.combined_digest(expected)
+            problem = "missing" if got is None else "unexpected" if want is None else "differs"
+            differences.append({"table": table, "problem": problem,
+                                "expected_rows": want["rows"] if want else 0, "live_rows": got["rows"] if got else 0})
+    recorded_ok = record["digest"] == digest.combined_digest(recorded) and (
+        generated is None or all(generated[t] == recorded.get(t) for t in generated)
+    )
     document = {
         "target": str(settings.target),
         "profile": record["profile"],
         "seed": record["seed"],
         "scale": record["scale"],
-        "generator_version": GENERATOR_VERSION,
+        "generator_version": record["generator_version"],
         "digest": record["digest"],
         "record_matches_generator": recorded_ok,
         "identical": not differences and recorded_ok,
@@ -129,10 +119,10 @@ def verify(settings: Settings) -> dict[str, Any]:
         detail = "; ".join(
             f"{d['table']}: {d['problem']} (expected {d['expected_rows']} rows, found {d['live_rows']})"
             for d in differences
-        ) or "the dbtool_meta digest does not match what its seed and profile produce"
+        ) or "the dbtool_meta record does not match what its seed and profile produce"
         raise VerifyMismatchError(
-            f"{settings.target} differs from the seeded state ({record['profile']}, seed {record['seed']}): {detail}; "
-            "run `dbtool reset` to restore it",
+            f"{settings.target} differs from the state dbtool recorded ({record['event']} at {record['revision']}): "
+            f"{detail}; run `dbtool reset` to restore it",
             details=document,
         )
-    return document
+    return {k: v for k, v in document.items() if v is not None}

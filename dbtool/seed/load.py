@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -18,7 +17,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from dbtool.seed.generate import TABLE_SPECS, Chunk, chunks, generate_chunk
-from dbtool.seed.profiles import GENERATOR_VERSION, TABLES, Profile
+from dbtool.seed.profiles import Profile
 
 logger = logging.getLogger(__name__)
 
@@ -120,33 +119,3 @@ def load(
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return counts
-
-
-def table_digests(conn: psycopg.Connection, schema: str) -> dict[str, dict[str, object]]:  # type: ignore[type-arg]
-    """Row count and md5 of every seeded table, computed on the server in one round trip.
-
-    A table's md5 is over its rows' text forms ordered by primary key, with the session's
-    TimeZone and DateStyle pinned so the text does not depend on server or client settings.
-    Run it inside a transaction (the settings are SET LOCAL).
-    """
-    parts = [
-        sql.SQL(
-            "SELECT {name}::text, count(*), coalesce(md5(string_agg(md5(t::text), '' ORDER BY t.id)), '') FROM {table} t"
-        ).format(name=sql.Literal(t), table=sql.Identifier(schema, t))
-        for t in TABLES
-    ]
-    settings = ("SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL extra_float_digits = 1")
-    query = sql.SQL("; ").join([*map(sql.SQL, settings), sql.SQL(" UNION ALL ").join(parts)])
-    cur = conn.execute(query)  # one round trip; skip the SETs' results to the SELECT's
-    for _ in settings:
-        cur.nextset()
-    rows = cur.fetchall()
-    return {name: {"rows": count, "md5": md5} for name, count, md5 in rows}
-
-
-def combined_digest(tables: dict[str, dict[str, object]]) -> str:
-    """One sha256 over the generator version and every table's count and md5."""
-    h = hashlib.sha256(f"generator_version={GENERATOR_VERSION}\n".encode())
-    for name in sorted(tables):
-        h.update(f"{name} {tables[name]['rows']} {tables[name]['md5']}\n".encode())
-    return h.hexdigest()

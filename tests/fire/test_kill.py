@@ -26,12 +26,6 @@ VICTIM = ("--profile", "load", "--scale", "20", "--seed", "7")
 BACKENDS_GONE_BOUND = 30.0  # an orphaned server session finishes its statement, notices, and ends
 
 
-def _clear_migration_cache(url: str) -> None:
-    # Without the cached rendering, the next reset runs Alembic: a migrate step long enough to land in.
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("DELETE FROM dbtool_migration_cache")
-
-
 def _kill_during(phase: str, url: str, rng: random.Random, durations: dict[str, float], workers: str,
                  hold_a_table: bool) -> Run:
     """Start the victim reset and kill -9 it at a deterministic, phase-dependent point; return it dead."""
@@ -47,8 +41,6 @@ def _kill_during(phase: str, url: str, rng: random.Random, durations: dict[str, 
             victim.kill()
             holder.rollback()
         return victim
-    if phase == "migrate":
-        _clear_migration_cache(url)
     victim = Run("reset", url, args, log_format="json")
     previous = {"drop": "lock", "migrate": "drop", "seed": "migrate"}[phase]
     window = {"drop": 0.02, "migrate": 0.8 * durations["migrate"], "seed": 0.9 * durations["seed"]}[phase]

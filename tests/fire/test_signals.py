@@ -81,8 +81,6 @@ def _reach(case: Case, url: str, rng: random.Random, stack: ExitStack) -> Run:
     if case.point == "table-lock":
         holder = stack.enter_context(psycopg.connect(url))
         holder.execute("SELECT count(*) FROM pets")  # ACCESS SHARE until the test ends
-    if case.point == "migrate":
-        watch.execute("DELETE FROM dbtool_migration_cache")  # so that Alembic runs: a long migrate step
     with sigint_default():
         run = Run(case.command, url, (*case.args, "--lock-timeout", "120"), new_session=case.group)
     if case.point == "advisory-lock":

@@ -125,7 +125,7 @@ def test_drop_removes_what_reset_created_but_keeps_dbtool_meta(database_url: str
     result = dbtool("drop", "--database-url", database_url)
     assert result.exit_code == 0, result.output
     left = {r[0] for r in conn.execute("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
-    assert left == {"dbtool_meta", "dbtool_migration_cache"}
+    assert left == {"dbtool_meta"}
     assert conn.execute("SELECT count(*) FROM pg_type WHERE typname IN ('staff_role', 'pet_species', 'invoice_status')").fetchone()[0] == 0
     assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
 

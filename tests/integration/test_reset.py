@@ -8,7 +8,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbtool import migrate
+from dbtool.project import EXAMPLE_DIR
 from dbtool.config import Settings
 from dbtool.errors import MigrationError
 from dbtool.report import Reporter
@@ -38,7 +38,6 @@ def test_reset_of_a_reset_database_is_idempotent(database_url: str, conn: psycop
     second_run = dbtool("reset", "--database-url", database_url, "--profile", "ci")
     assert second_run.exit_code == 0, second_run.output
     assert last_digest(conn) == first
-    assert "(cached Alembic rendering)" in second_run.output
     assert conn.execute("SELECT count(*) FROM clients WHERE full_name = 'changed'").fetchone()[0] == 0
 
 
@@ -84,8 +83,10 @@ def test_reset_keeps_extensions_and_dbtool_meta_history(database_url: str, conn:
 
 
 def _failing_migrations(tmp_path: Path) -> Path:
+    """A copy of the example project with a third revision that fails halfway; returns its alembic.ini."""
     target = tmp_path / "migrations"
-    shutil.copytree(migrate.MIGRATIONS_DIR, target)
+    shutil.copytree(EXAMPLE_DIR, target)
+    (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")
     (target / "versions" / "0003_broken.py").write_text(
         '"""a migration that fails halfway"""\n'
         "from alembic import op\n"
@@ -96,21 +97,17 @@ def _failing_migrations(tmp_path: Path) -> Path:
         '    op.execute("SELECT no_such_function()")\n\n'
         "def downgrade():\n    pass\n"
     )
-    return target
+    return tmp_path / "alembic.ini"
 
 
 def test_a_failing_migration_rolls_back_and_keeps_the_previous_data(
-    database_url: str, conn: psycopg.Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str, conn: psycopg.Connection, tmp_path: Path
 ) -> None:
     assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
     before, digest = counts(conn), last_digest(conn)
-    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", _failing_migrations(tmp_path))
-    migrate.scripts_hash.cache_clear()
-    try:
-        with pytest.raises(MigrationError, match="no_such_function"):
-            reset_database(Settings.from_options(database_url=database_url, profile="ci"), Reporter(as_json=True))
-    finally:
-        migrate.scripts_hash.cache_clear()
+    project = str(_failing_migrations(tmp_path))
+    with pytest.raises(MigrationError, match="0003_broken.*no_such_function"):
+        reset_database(Settings.from_options(database_url=database_url, profile="ci", alembic_config=project), Reporter(as_json=True))
     assert counts(conn) == before
     assert last_digest(conn) == digest
     assert conn.execute("SELECT to_regclass('half_done')").fetchone()[0] is None
@@ -118,7 +115,7 @@ def test_a_failing_migration_rolls_back_and_keeps_the_previous_data(
 
 
 def test_the_lock_is_released_after_a_failure(database_url: str, conn: psycopg.Connection) -> None:
-    conn.execute("CREATE TABLE customers (id int)")  # a foreign database: the guard refuses
+    conn.execute("CREATE TABLE customers (id int); INSERT INTO customers VALUES (1)")  # someone's data: refused
     assert dbtool("reset", "--database-url", database_url).exit_code == 3
     assert advisory_locks(conn) == 0
     assert dbtool("reset", "--database-url", database_url, "--force", "--lock-timeout", "0", "--profile", "ci").exit_code == 0

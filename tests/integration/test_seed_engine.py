@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbtool import schema
+from dbtool import digest, schema
 from dbtool.seed import load
 from dbtool.seed.profiles import PROFILES, TABLES
 from tests.helpers import dbtool, invariant_violations, last_digest
@@ -43,7 +43,7 @@ def _digests_after_load(url: str, workers: int, chunk_rows: int) -> dict[str, di
     with psycopg.connect(url, autocommit=True) as c, c.transaction():
         schema.truncate(c, "public", TABLES)
         load.load(c, "public", 42, PROFILES["ci"].scaled(3), workers=workers, chunk_rows=chunk_rows)
-        return load.table_digests(c, "public")
+        return digest.table_digests(c, "public", digest.data_tables(c, "public", None))
 
 
 def test_digest_is_independent_of_workers_and_chunk_size(database_url: str) -> None:

@@ -89,7 +89,7 @@ def test_exit_codes_the_policy_names_are_what_the_command_returns(
         if exit_code == 2:
             env["DBTOOL_POOL_MAX"] = "1"  # a configuration mistake
         elif exit_code == 3:
-            conn.execute("CREATE TABLE customers_of_another_app (id int)")  # a database dbtool did not create
+            conn.execute("CREATE TABLE customers_of_another_app (id int); INSERT INTO customers_of_another_app VALUES (1)")  # data dbtool did not produce
         else:
             # Another run holds the lock. Try once instead of waiting DBTOOL_LOCK_TIMEOUT seconds.
             conn.execute("SELECT pg_advisory_lock(%s)", (int(env.get("DBTOOL_LOCK_KEY", ADVISORY_LOCK_KEY)),))

@@ -82,7 +82,7 @@ def test_failures_end_in_one_error_object_with_the_exit_code(
     url, password = with_password(database_url)
     with psycopg.connect(database_url, autocommit=True) as conn:
         if exit_code == 3:
-            conn.execute("CREATE TABLE not_ours (id int)")
+            conn.execute("CREATE TABLE not_ours (id int); INSERT INTO not_ours VALUES (1)")
         if exit_code == 1:
             assert run(["reset", "--profile", "ci", "--database-url", url], {}, cwd=tmp_path).returncode == 0
             conn.execute("DELETE FROM invoice_tip_splits")

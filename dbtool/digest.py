@@ -1,0 +1,99 @@
+"""What a schema's tables hold, for any project: row counts and order-independent-of-storage digests.
+
+A table's md5 is over its rows' text forms ordered by its primary key (by the whole row where it
+has none), with TimeZone, DateStyle and float output pinned, so the same rows give the same digest
+on any server, in any physical order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from dbtool.migrate import VERSION_TABLE
+from dbtool.schema import BOOKKEEPING_TABLES
+from dbtool.seed.profiles import GENERATOR_VERSION
+
+# Ordinary and partitioned tables of a schema (not partitions: their parent covers their rows),
+# with their primary key columns in key order.
+TABLES_SQL = """
+SELECT c.relname::text,
+       coalesce((SELECT array_agg(a.attname::text ORDER BY k.n)
+                 FROM pg_constraint p CROSS JOIN unnest(p.conkey) WITH ORDINALITY AS k(attnum, n)
+                 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
+                 WHERE p.conrelid = c.oid AND p.contype = 'p'), '{}')
+FROM pg_class c
+WHERE c.relnamespace = to_regnamespace(%(schema)s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND c.relname <> ALL (%(exclude)s)
+ORDER BY 1
+"""
+PINNED = ("SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL extra_float_digits = 1")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table and the columns that order its rows for a digest (empty: the whole row)."""
+
+    name: str
+    key: tuple[str, ...]
+
+
+def tables(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str] = ()) -> list[Table]:
+    """The schema's tables, by name, except `exclude`."""
+    rows = conn.execute(TABLES_SQL, {"schema": schema, "exclude": list(exclude)}).fetchall()
+    return [Table(name, tuple(key)) for name, key in rows]
+
+
+def data_tables(conn: psycopg.Connection, schema: str, version_table: str | None) -> list[Table]:  # type: ignore[type-arg]
+    """The schema's tables except dbtool's bookkeeping and Alembic's version table."""
+    exclude = list(BOOKKEEPING_TABLES)
+    if version_table:
+        table_schema, _, table = version_table.partition(".")
+        if table_schema == schema:
+            exclude.append(table)
+    else:
+        exclude.append(VERSION_TABLE)
+    return tables(conn, schema, exclude)
+
+
+def row_counts(conn: psycopg.Connection[Any], schema: str, found: Sequence[Table]) -> dict[str, int]:
+    """Rows in each of `found`, in one round trip."""
+    if not found:
+        return {}
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {}, count(*) FROM {}").format(sql.Literal(t.name), sql.Identifier(schema, t.name))
+        for t in found
+    )
+    return {name: count for name, count in conn.execute(query).fetchall()}
+
+
+def table_digests(conn: psycopg.Connection[Any], schema: str, found: Sequence[Table]) -> dict[str, dict[str, object]]:
+    """Row count and md5 of each of `found` in `schema`, in one round trip; call inside a transaction."""
+    if not found:
+        return {}
+    parts = []
+    for t in found:
+        order = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in t.key) if t.key else sql.SQL("t::text")
+        parts.append(
+            sql.SQL(
+                "SELECT {name}::text, count(*), coalesce(md5(string_agg(md5(t::text), '' ORDER BY {order})), '') FROM {table} t"
+            ).format(name=sql.Literal(t.name), order=order, table=sql.Identifier(schema, t.name))
+        )
+    query = sql.SQL("; ").join([*map(sql.SQL, PINNED), sql.SQL(" UNION ALL ").join(parts)])
+    cur = conn.execute(query)  # one round trip; skip the SETs' results to the SELECT's
+    for _ in PINNED:
+        cur.nextset()
+    return {name: {"rows": count, "md5": md5} for name, count, md5 in cur.fetchall()}
+
+
+def combined_digest(digests: dict[str, dict[str, object]]) -> str:
+    """One sha256 over the generator version and every table's count and md5."""
+    h = hashlib.sha256(f"generator_version={GENERATOR_VERSION}\n".encode())
+    for name in sorted(digests):
+        h.update(f"{name} {digests[name]['rows']} {digests[name]['md5']}\n".encode())
+    return h.hexdigest()
