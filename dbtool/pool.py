@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 from psycopg_pool import ConnectionPool
 
+from dbtool import redact
 from dbtool.config import Settings, mask_url
 from dbtool.errors import ConfigError, DbtoolError, UnreachableError
 
@@ -34,6 +35,7 @@ def application_name(command: str) -> str:
 def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
     """Open a pool of min 2, max settings.pool_max autocommit connections; close it on exit."""
     assert settings.database_url is not None
+    redact.remember(settings.database_url)  # psycopg.pool logs libpq's errors, which may quote the password
     failures: list[psycopg.Error] = []
 
     class _RecordingConnection(psycopg.Connection):  # type: ignore[type-arg]
