@@ -210,3 +210,16 @@ def test_verbose_logs_never_show_the_password(url: str) -> None:
     assert result.returncode in (2, 69), result.stderr
     assert "psycopg" in result.stderr or result.returncode == 2, "expected the pool's debug logs"
     assert SECRET not in result.stdout and SECRET not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("sslmode=bogus", "sslmode"), ("target_session_attrs=bogus", "target_session_attrs"),
+     ("connect_timeout=abc", "connect_timeout"), ("frobnicate=1", "frobnicate")],
+)
+def test_url_parameters_libpq_rejects_exit_2_before_connecting(query: str, parameter: str) -> None:
+    # Nothing listens on port 1: reaching the network would give 69, not 2.
+    result = dbtool_process("reset", "--database-url", f"postgresql://u:p@127.0.0.1:1/db?{query}", timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert parameter in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
