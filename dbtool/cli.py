@@ -417,6 +417,16 @@ def local_url(data_dir: DataDir = None) -> None:
     reporter.result(server.url, {"url": server.url})
 
 
+@local_app.command("env")
+def local_env(data_dir: DataDir = None) -> None:
+    """Print a shell line putting the server's own psql/pg_dump first on PATH and setting DATABASE_URL: eval "$(dbtool local env)"."""
+    from dbtool import local
+
+    reporter = _reporter("text")
+    server = _run(reporter, lambda: local.up(data_dir))
+    reporter.result(local.env_line(server), {"path": str(server.bin_dir), "url": server.url})
+
+
 @local_app.command("status")
 def local_status(data_dir: DataDir = None, as_json: AsJson = False) -> None:
     """Say whether the embedded Postgres is running (exit 1 when it is not)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -64,6 +65,7 @@ class LocalServer:
     data_dir: Path
     url: str
     pid: int | None
+    bin_dir: Path | None = None  # the wheel's client programs (psql, pg_dump), as new as the server
 
 
 def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -106,7 +108,14 @@ def up(path: str | os.PathLike[str] | None = None, database: str = LOCAL_DATABAS
         raise DbtoolError(f"could not start embedded Postgres in {directory}: {reason}; see {directory / 'log'}") from None
     _create_database(server, database, directory)
     info = server.get_postmaster_info()
-    return LocalServer(directory, server.get_uri(database=database), info.pid)
+    return LocalServer(directory, server.get_uri(database=database), info.pid, Path(server.bin_path))
+
+
+def env_line(server: LocalServer) -> str:
+    """A POSIX shell line putting the server's own pg_dump and psql first on PATH and setting DATABASE_URL."""
+    # The wheel's server is Postgres 18; an older pg_dump on PATH refuses it ("server version mismatch").
+    assert server.bin_dir is not None
+    return f'export PATH={shlex.quote(str(server.bin_dir))}:"$PATH" DATABASE_URL={shlex.quote(server.url)}'
 
 
 def _create_database(server: Any, database: str, directory: Path) -> None:

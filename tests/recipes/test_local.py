@@ -137,3 +137,22 @@ def test_reset_without_a_database_url_uses_the_local_server_and_says_so_once(tmp
     finally:
         run(["local", "destroy", "--yes"], NO_ENV, cwd=tmp_path)
     assert not directory.exists()
+
+
+def test_local_env_puts_the_servers_own_clients_first_on_path(data_dir: Path) -> None:
+    # A machine's pg_dump may be older than the wheel's Postgres 18 and refuse it ("server version mismatch").
+    import subprocess
+    import sys
+
+    script = (
+        f'eval "$({sys.executable} -m dbtool local env --data-dir {data_dir})" && '
+        'command -v pg_dump && pg_dump --version && psql "$DATABASE_URL" -Atc "SHOW server_version_num" && '
+        'pg_dump --schema-only "$DATABASE_URL" > /dev/null && echo "$DATABASE_URL"'
+    )
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, cwd=data_dir.parent,
+                            env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    where, version, server_version, url = result.stdout.splitlines()
+    assert Path(where).parent == local.up(data_dir).bin_dir
+    assert version.split()[-1].split(".")[0] == server_version[:2]  # the same major version as the server
+    assert url == local.running(data_dir).url  # type: ignore[union-attr]
