@@ -110,6 +110,11 @@ class Reporter:
         elif not self.as_json:
             self._text(f"  {message}")
 
+    def aside(self, message: str) -> None:
+        """A note on stderr, for commands whose stdout is one value a script captures (`dbtool local url`)."""
+        if not self.as_json and not self.json_lines:
+            self._text(message, self.err)
+
     def result(self, text: str, document: dict[str, Any]) -> None:
         """The command's final result: `text` for humans, `document` for --json / --log-format json."""
         if self.as_json:

@@ -156,3 +156,28 @@ def test_local_env_puts_the_servers_own_clients_first_on_path(data_dir: Path) ->
     assert Path(where).parent == local.up(data_dir).bin_dir
     assert version.split()[-1].split(".")[0] == server_version[:2]  # the same major version as the server
     assert url == local.running(data_dir).url  # type: ignore[union-attr]
+
+
+def test_status_reports_a_stopped_embedded_server_and_local_url_says_when_it_starts_one(tmp_path: Path) -> None:
+    directory = tmp_path / ".dbtool" / "pgdata"  # the default data directory, under the working directory
+    try:
+        stopped = run(["status"], NO_ENV, cwd=tmp_path)
+        assert stopped.returncode == 69, stopped.stdout + stopped.stderr
+        lines = stopped.stderr.strip().splitlines()
+        assert len(lines) == 1 and "not running" in lines[0] and "dbtool local up" in lines[0], stopped.stderr
+        assert local.running(directory) is None, "status started the server"
+        document = json.loads(run(["status", "--json"], NO_ENV, cwd=tmp_path).stdout)
+        assert (document["exit_code"], document["reachable"]) == (69, False)
+
+        first = run(["local", "url"], NO_ENV, cwd=tmp_path)
+        assert first.returncode == 0 and first.stdout.startswith("postgresql://"), first.stderr
+        assert "started embedded Postgres" in first.stderr and first.stdout.count("\n") == 1
+        second = run(["local", "url"], NO_ENV, cwd=tmp_path)
+        assert (second.returncode, second.stdout, second.stderr) == (0, first.stdout, "")
+        assert run(["status"], NO_ENV, cwd=tmp_path).returncode == 0
+
+        assert run(["local", "down"], NO_ENV, cwd=tmp_path).returncode == 0
+        assert run(["status"], NO_ENV, cwd=tmp_path).returncode == 69
+        assert local.running(directory) is None
+    finally:
+        run(["local", "destroy", "--yes"], NO_ENV, cwd=tmp_path)
