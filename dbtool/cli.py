@@ -484,9 +484,6 @@ def _root(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr.")] = False,
 ) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    from dbtool import redact
-
-    redact.install()  # every logger's records, psycopg.pool's too, pass through these handlers
     if not verbose:
         # The pool logs every failed connect attempt; dbtool reports the reason once, in one line.
         logging.getLogger("psycopg.pool").setLevel(logging.CRITICAL)

@@ -37,6 +37,7 @@ def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
     """Open a pool of min 2, max settings.pool_max autocommit connections; close it on exit."""
     assert settings.database_url is not None
     redact.remember(settings.database_url)  # psycopg.pool logs libpq's errors, which may quote the password
+    redact.install()  # again: logging may have been configured after the reporter was made
     try:
         # libpq's own URL parser (syntax, percent escapes, unknown parameters), before any connection.
         conninfo_to_dict(settings.database_url)

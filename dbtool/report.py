@@ -35,6 +35,9 @@ class Reporter:
 
     def __init__(self, log_format: str = "text", as_json: bool = False, out: TextIO | None = None,
                  err: TextIO | None = None) -> None:
+        from dbtool import redact
+
+        redact.install()  # logs reach stderr too: no handler may show a password, whichever logger wrote it
         self.log_format = log_format
         self.as_json = as_json
         self.out = out or sys.stdout
