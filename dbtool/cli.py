@@ -78,14 +78,15 @@ def _reporter(log_format: str, as_json: bool = False, verbose: bool = False) -> 
     return Reporter(log_format, as_json)
 
 
-def _settings(reporter: Any, **options: Any) -> Settings:
-    """Validate options (flag > env > settings file > default); with no database URL, use the embedded server."""
+def _settings(reporter: Any, start_local: bool = True, **options: Any) -> Settings:
+    """Validate options (flag > env > settings file > default); with no database URL, use the embedded server
+    (started if needed, unless `start_local` is False: commands that only look report it stopped)."""
     options, sources, _ = _with_file(options)
     settings = Settings.from_options(**options, sources=sources)
     if settings.database_url is None:
         from dbtool import local
 
-        server = local.ensure()
+        server = local.ensure() if start_local else local.require_running()
         reporter.note(f"Using embedded Postgres in {server.data_dir} (no DATABASE_URL given)", embedded=True)
         settings = Settings.from_options(**{**options, "database_url": server.url}, sources={**sources, "database_url": "embedded"})
     return settings
@@ -323,8 +324,8 @@ def _read_only(name: str) -> Callable[..., None]:
         def action() -> Any:
             from dbtool import status as status_module
 
-            settings = _settings(reporter, database_url=database_url, schema=schema, lock_key=lock_key,
-                                 alembic_config=alembic_config)
+            settings = _settings(reporter, start_local=False, database_url=database_url, schema=schema,
+                                 lock_key=lock_key, alembic_config=alembic_config)
             return getattr(status_module, name)(settings)
 
         document = _run(reporter, action)
@@ -454,12 +455,26 @@ def local_up(data_dir: DataDir = None, as_json: AsJson = False) -> None:
 
 @local_app.command("url")
 def local_url(data_dir: DataDir = None) -> None:
-    """Print the embedded database URL (starting the server if needed)."""
+    """Print the embedded database URL (starting the server if needed, and saying so on stderr)."""
     from dbtool import local
 
     reporter = _reporter("text")
     server = _run(reporter, lambda: local.up(data_dir))
+    if server.started:
+        reporter.aside(f"started embedded Postgres in {server.data_dir} (it was not running)")
     reporter.result(server.url, {"url": server.url})
+
+
+@local_app.command("env")
+def local_env(data_dir: DataDir = None) -> None:
+    """Print a shell line putting the server's own psql/pg_dump first on PATH and setting DATABASE_URL: eval "$(dbtool local env)"."""
+    from dbtool import local
+
+    reporter = _reporter("text")
+    server = _run(reporter, lambda: local.up(data_dir))
+    if server.started:
+        reporter.aside(f"started embedded Postgres in {server.data_dir} (it was not running)")
+    reporter.result(local.env_line(server), {"path": str(server.bin_dir), "url": server.url})
 
 
 @local_app.command("status")

@@ -27,6 +27,25 @@ URL_SCHEMES = ("postgresql", "postgres")
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 # Postgres reserves pg_* (pg_catalog, pg_toast, pg_temp_N, pg_toast_temp_N) and information_schema.
 SYSTEM_SCHEMA = re.compile(r"pg_.*|information_schema")
+# URL parameters libpq checks only when it connects (its URL parser accepts any value), so a bad one
+# would look like an unreachable server (exit 69). The values libpq 18 accepts, case as it compares.
+URL_PARAMETER_CHOICES = {
+    "sslmode": ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    "gssencmode": ("disable", "prefer", "require"),
+    "channel_binding": ("disable", "prefer", "require"),
+    "target_session_attrs": ("any", "read-write", "read-only", "primary", "standby", "prefer-standby"),
+    "load_balance_hosts": ("disable", "random"),
+    "sslnegotiation": ("postgres", "direct"),
+    "sslcertmode": ("disable", "allow", "require"),
+}
+URL_PARAMETER_CHOICES_ANY_CASE = {
+    "ssl_min_protocol_version": ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"),
+    "ssl_max_protocol_version": ("TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"),
+}
+# Integers: libpq parses these when it connects over TCP; psycopg reads connect_timeout as a number.
+URL_INTEGER_PARAMETERS = ("keepalives", "keepalives_idle", "keepalives_interval", "keepalives_count", "tcp_user_timeout")
+INTEGER = re.compile(r"\s*[-+]?\d+\s*")
+MAX_PORT = 65535
 
 
 @dataclass(frozen=True)
@@ -138,6 +157,7 @@ def parse_target(url: str) -> Target:
         raise ConfigError(
             f"database URL {shown!r} must start with postgresql://; expected postgresql://user:password@host:port/dbname"
         )
+    _check_url_parameters(parse_qs(parts.query, keep_blank_values=True), shown)
     query = parse_qs(parts.query)
     host = parts.hostname or (query.get("host") or [""])[0]
     dbname = unquote(parts.path.lstrip("/")) or (query.get("dbname") or [""])[0]
@@ -147,6 +167,38 @@ def parse_target(url: str) -> Target:
         raise ConfigError(f"database URL {shown!r} names no database; add /dbname after the host")
     user = unquote(parts.username) if parts.username else (query.get("user") or ["postgres"])[0]
     return Target(user=user, host=host, port=port or 5432, dbname=dbname)
+
+
+def _check_url_parameters(query: dict[str, list[str]], shown: str) -> None:
+    """Raise ConfigError for a parameter value that libpq would reject only when connecting."""
+    for name, values in query.items():
+        for value in values:
+            choices = URL_PARAMETER_CHOICES.get(name)
+            if choices is not None and value not in choices:
+                raise _bad_parameter(shown, name, value, f"use one of {', '.join(choices)}")
+            choices = URL_PARAMETER_CHOICES_ANY_CASE.get(name)
+            if choices is not None and value and value.lower() not in {c.lower() for c in choices}:
+                raise _bad_parameter(shown, name, value, f"use one of {', '.join(choices)}")
+            if name in URL_INTEGER_PARAMETERS and not INTEGER.fullmatch(value):
+                raise _bad_parameter(shown, name, value, "use a whole number")
+            if name == "connect_timeout" and not _is_number(value):
+                raise _bad_parameter(shown, name, value, "use a number of seconds")
+            if name == "port":
+                for port in value.split(","):
+                    if port and not (INTEGER.fullmatch(port) and 1 <= int(port) <= MAX_PORT):
+                        raise _bad_parameter(shown, name, value, f"use a port number 1..{MAX_PORT}")
+
+
+def _is_number(value: str) -> bool:
+    try:
+        int(float(value))  # how psycopg reads connect_timeout
+    except (ValueError, OverflowError):
+        return False
+    return True
+
+
+def _bad_parameter(shown: str, name: str, value: str, expected: str) -> ConfigError:
+    return ConfigError(f"database URL {shown!r}: invalid value {value!r} for parameter {name}; {expected}")
 
 
 def mask_url(url: str) -> str:

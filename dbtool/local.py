@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import shutil
 import subprocess
 import time
@@ -64,6 +65,8 @@ class LocalServer:
     data_dir: Path
     url: str
     pid: int | None
+    bin_dir: Path | None = None  # the wheel's client programs (psql, pg_dump), as new as the server
+    started: bool = False  # this call started it (it was not running)
 
 
 def data_dir(path: str | os.PathLike[str] | None = None) -> Path:
@@ -98,6 +101,7 @@ def up(path: str | os.PathLike[str] | None = None, database: str = LOCAL_DATABAS
     # decide a pid file is stale and remove the one the other's new server just wrote.
     with pgserver.PostgresServer._lock:
         _clear_stale_pid_file(directory)
+    was_running = running(directory) is not None
     try:
         # cleanup_mode=None: the server outlives this process, like `pg_ctl start`.
         server = pgserver.get_server(directory, cleanup_mode=None)
@@ -106,7 +110,14 @@ def up(path: str | os.PathLike[str] | None = None, database: str = LOCAL_DATABAS
         raise DbtoolError(f"could not start embedded Postgres in {directory}: {reason}; see {directory / 'log'}") from None
     _create_database(server, database, directory)
     info = server.get_postmaster_info()
-    return LocalServer(directory, server.get_uri(database=database), info.pid)
+    return LocalServer(directory, server.get_uri(database=database), info.pid, Path(server.bin_path), not was_running)
+
+
+def env_line(server: LocalServer) -> str:
+    """A POSIX shell line putting the server's own pg_dump and psql first on PATH and setting DATABASE_URL."""
+    # The wheel's server is Postgres 18; an older pg_dump on PATH refuses it ("server version mismatch").
+    assert server.bin_dir is not None
+    return f'export PATH={shlex.quote(str(server.bin_dir))}:"$PATH" DATABASE_URL={shlex.quote(server.url)}'
 
 
 def _create_database(server: Any, database: str, directory: Path) -> None:
@@ -201,6 +212,21 @@ def _lock_owner(lock: Path) -> int | None:
 def ensure(path: str | os.PathLike[str] | None = None) -> LocalServer:
     """The running server (read from its pid file, no start-up cost), or `up()` when it is not running."""
     return running(path) or up(path)
+
+
+def require_running(path: str | os.PathLike[str] | None = None) -> LocalServer:
+    """The running server, for commands that only look (they never start it); UnreachableError when it is stopped."""
+    if not available():
+        raise ConfigError(f"no embedded Postgres available; {EXTRA_HINT}, or pass --database-url")
+    server = running(path)
+    if server is None:
+        directory = data_dir(path)
+        raise UnreachableError(
+            f"the embedded Postgres in {directory} is not running (no DATABASE_URL given); "
+            "start it with `dbtool local up`, or pass --database-url",
+            details={"reachable": False, "embedded": True, "data_dir": str(directory)},
+        )
+    return server
 
 
 def running(path: str | os.PathLike[str] | None = None) -> LocalServer | None:

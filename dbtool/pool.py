@@ -13,8 +13,10 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
+from dbtool import redact
 from dbtool.config import Settings, mask_url
 from dbtool.errors import ConfigError, DbtoolError, UnreachableError
 
@@ -34,6 +36,13 @@ def application_name(command: str) -> str:
 def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
     """Open a pool of min 2, max settings.pool_max autocommit connections; close it on exit."""
     assert settings.database_url is not None
+    redact.remember(settings.database_url)  # psycopg.pool logs libpq's errors, which may quote the password
+    redact.install()  # again: logging may have been configured after the reporter was made
+    try:
+        # libpq's own URL parser (syntax, percent escapes, unknown parameters), before any connection.
+        conninfo_to_dict(settings.database_url)
+    except psycopg.ProgrammingError as exc:
+        raise _connect_failure(exc, settings) from None
     failures: list[psycopg.Error] = []
 
     class _RecordingConnection(psycopg.Connection):  # type: ignore[type-arg]

@@ -35,6 +35,9 @@ class Reporter:
 
     def __init__(self, log_format: str = "text", as_json: bool = False, out: TextIO | None = None,
                  err: TextIO | None = None) -> None:
+        from dbtool import redact
+
+        redact.install()  # logs reach stderr too: no handler may show a password, whichever logger wrote it
         self.log_format = log_format
         self.as_json = as_json
         self.out = out or sys.stdout
@@ -109,6 +112,11 @@ class Reporter:
             self._emit({"event": "note", "message": message, **fields})
         elif not self.as_json:
             self._text(f"  {message}")
+
+    def aside(self, message: str) -> None:
+        """A note on stderr, for commands whose stdout is one value a script captures (`dbtool local url`)."""
+        if not self.as_json and not self.json_lines:
+            self._text(message, self.err)
 
     def result(self, text: str, document: dict[str, Any]) -> None:
         """The command's final result: `text` for humans, `document` for --json / --log-format json."""

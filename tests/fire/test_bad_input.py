@@ -50,6 +50,10 @@ CASES = {
     "url-unknown-parameter": Bad(("--database-url", "{url}&frobnicate=1"), 2, "frobnicate"),
     "url-bad-escape-in-password": Bad(("--database-url", "postgresql://app:zz-secret%zz@/app?host={socket}"), 2,
                                       "percent-encoded"),
+    "url-sslmode-bogus": Bad(("--database-url", "{url}&sslmode=bogus"), 2, "parameter sslmode"),
+    "url-target-session-attrs-bogus": Bad(("--database-url", "{url}&target_session_attrs=bogus"), 2,
+                                          "parameter target_session_attrs"),
+    "url-connect-timeout-abc": Bad(("--database-url", "{url}&connect_timeout=abc"), 2, "parameter connect_timeout"),
     "url-space-in-host": Bad(("--database-url", "postgresql://app@local host/app"), 2, "spaces"),
     # unreachable: exit 69 with the reason
     "unknown-host": Bad(("--database-url", "postgresql://app:zz-secret@no-such-host.invalid:5432/app"), 69,

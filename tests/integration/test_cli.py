@@ -190,3 +190,36 @@ def test_a_reader_that_closes_the_pipe_does_not_abort_the_reset(database_url: st
     reader.wait(timeout=10)
     assert writer.returncode == 0, writer.stderr
     assert conn.execute("SELECT count(*) FROM dbtool_meta WHERE event = 'reset'").fetchone()[0] == 1
+
+
+SECRET = "s3cr3tpass"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://u:{SECRET}%zz@127.0.0.1:1/x",  # libpq quotes the bad token: the password
+        f"postgresql://u:{SECRET}@127.0.0.1:1/x?connect_timeout=2",  # refused
+        f"postgresql://u@127.0.0.1:1/x?password={SECRET}&connect_timeout=2",  # refused, password in the query
+        f"postgresql://u:{SECRET}@127.0.0.1:1/x?sslmode=bogus",
+    ],
+)
+def test_verbose_logs_never_show_the_password(url: str) -> None:
+    # Nothing listens on port 1; psycopg.pool logs every failed attempt at --verbose.
+    result = dbtool_process("-v", "reset", "--database-url", url, timeout=60)
+    assert result.returncode in (2, 69), result.stderr
+    assert "psycopg" in result.stderr or result.returncode == 2, "expected the pool's debug logs"
+    assert SECRET not in result.stdout and SECRET not in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [("sslmode=bogus", "sslmode"), ("target_session_attrs=bogus", "target_session_attrs"),
+     ("connect_timeout=abc", "connect_timeout"), ("frobnicate=1", "frobnicate")],
+)
+def test_url_parameters_libpq_rejects_exit_2_before_connecting(query: str, parameter: str) -> None:
+    # Nothing listens on port 1: reaching the network would give 69, not 2.
+    result = dbtool_process("reset", "--database-url", f"postgresql://u:p@127.0.0.1:1/db?{query}", timeout=60)
+    assert result.returncode == 2, result.stderr
+    assert parameter in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

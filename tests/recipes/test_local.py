@@ -137,3 +137,47 @@ def test_reset_without_a_database_url_uses_the_local_server_and_says_so_once(tmp
     finally:
         run(["local", "destroy", "--yes"], NO_ENV, cwd=tmp_path)
     assert not directory.exists()
+
+
+def test_local_env_puts_the_servers_own_clients_first_on_path(data_dir: Path) -> None:
+    # A machine's pg_dump may be older than the wheel's Postgres 18 and refuse it ("server version mismatch").
+    import subprocess
+    import sys
+
+    script = (
+        f'eval "$({sys.executable} -m dbtool local env --data-dir {data_dir})" && '
+        'command -v pg_dump && pg_dump --version && psql "$DATABASE_URL" -Atc "SHOW server_version_num" && '
+        'pg_dump --schema-only "$DATABASE_URL" > /dev/null && echo "$DATABASE_URL"'
+    )
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, cwd=data_dir.parent,
+                            env={k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
+    assert result.returncode == 0, result.stdout + result.stderr
+    where, version, server_version, url = result.stdout.splitlines()
+    assert Path(where).parent == local.up(data_dir).bin_dir
+    assert version.split()[-1].split(".")[0] == server_version[:2]  # the same major version as the server
+    assert url == local.running(data_dir).url  # type: ignore[union-attr]
+
+
+def test_status_reports_a_stopped_embedded_server_and_local_url_says_when_it_starts_one(tmp_path: Path) -> None:
+    directory = tmp_path / ".dbtool" / "pgdata"  # the default data directory, under the working directory
+    try:
+        stopped = run(["status"], NO_ENV, cwd=tmp_path)
+        assert stopped.returncode == 69, stopped.stdout + stopped.stderr
+        lines = stopped.stderr.strip().splitlines()
+        assert len(lines) == 1 and "not running" in lines[0] and "dbtool local up" in lines[0], stopped.stderr
+        assert local.running(directory) is None, "status started the server"
+        document = json.loads(run(["status", "--json"], NO_ENV, cwd=tmp_path).stdout)
+        assert (document["exit_code"], document["reachable"]) == (69, False)
+
+        first = run(["local", "url"], NO_ENV, cwd=tmp_path)
+        assert first.returncode == 0 and first.stdout.startswith("postgresql://"), first.stderr
+        assert "started embedded Postgres" in first.stderr and first.stdout.count("\n") == 1
+        second = run(["local", "url"], NO_ENV, cwd=tmp_path)
+        assert (second.returncode, second.stdout, second.stderr) == (0, first.stdout, "")
+        assert run(["status"], NO_ENV, cwd=tmp_path).returncode == 0
+
+        assert run(["local", "down"], NO_ENV, cwd=tmp_path).returncode == 0
+        assert run(["status"], NO_ENV, cwd=tmp_path).returncode == 69
+        assert local.running(directory) is None
+    finally:
+        run(["local", "destroy", "--yes"], NO_ENV, cwd=tmp_path)

@@ -67,3 +67,38 @@ def test_unix_socket_urls_are_accepted() -> None:
 def test_a_password_in_the_query_string_is_masked_too() -> None:
     masked = mask_url("postgresql://app@db/uat?sslmode=require&password=s3cret")
     assert "s3cret" not in masked and "password=***" in masked
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("sslmode=bogus", "sslmode"),
+        ("sslmode=REQUIRE", "sslmode"),
+        ("target_session_attrs=bogus", "target_session_attrs"),
+        ("gssencmode=x", "gssencmode"),
+        ("channel_binding=x", "channel_binding"),
+        ("load_balance_hosts=x", "load_balance_hosts"),
+        ("ssl_min_protocol_version=TLSv9", "ssl_min_protocol_version"),
+        ("connect_timeout=abc", "connect_timeout"),
+        ("connect_timeout=nan", "connect_timeout"),
+        ("keepalives_idle=soon", "keepalives_idle"),
+        ("port=abc", "port"),
+        ("port=70000", "port"),
+        ("host=/tmp&sslmode=require&target_session_attrs=nope", "target_session_attrs"),
+    ],
+)
+def test_url_parameters_libpq_checks_only_when_connecting_are_refused_before(query: str, parameter: str) -> None:
+    with pytest.raises(ConfigError) as exc:
+        Settings.from_options(database_url=f"{URL}?{query}")
+    message = str(exc.value)
+    assert exc.value.exit_code == 2
+    assert f"parameter {parameter};" in message and "\n" not in message and "s3cret" not in message
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["sslmode=verify-full", "target_session_attrs=read-write", "connect_timeout=5", "connect_timeout=2.5",
+     "keepalives=1&keepalives_idle=30", "ssl_min_protocol_version=tlsv1.2", "port=6543", "application_name=x"],
+)
+def test_valid_url_parameters_are_accepted(query: str) -> None:
+    Settings.from_options(database_url=f"{URL}?{query}")

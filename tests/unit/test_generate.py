@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections import Counter
@@ -124,10 +125,18 @@ def test_text_values_need_no_copy_escaping() -> None:
             assert not any("\\" in v or "\r" in v for v in row)
 
 
-def test_staff_password_is_a_salted_pbkdf2_hash() -> None:
+DOCUMENTED_DEV_PASSWORD = "groom-dev-only"  # README, "Dev logins"
+DOCUMENTED_ITERATIONS = 10_000
+
+
+def test_staff_password_is_a_salted_pbkdf2_hash_of_the_documented_dev_password() -> None:
     hashed = password_hash(42)
-    assert hashed.startswith("pbkdf2_sha256$") and "groom" not in hashed
-    assert password_hash(42) == hashed and password_hash(43) != hashed
+    algorithm, iterations, salt, encoded = hashed.split("$")  # Django's pbkdf2_sha256 format
+    assert (algorithm, int(iterations)) == ("pbkdf2_sha256", DOCUMENTED_ITERATIONS)
+    expected = hashlib.pbkdf2_hmac("sha256", DOCUMENTED_DEV_PASSWORD.encode(), salt.encode(), DOCUMENTED_ITERATIONS)
+    assert base64.b64decode(encoded) == expected
+    assert password_hash(42) == hashed  # deterministic
+    assert salt and password_hash(43).split("$")[2] != salt  # the salt comes from the seed
 
 
 @pytest.mark.parametrize("name", sorted(GOLDEN_COPY_SHA256))
