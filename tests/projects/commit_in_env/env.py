@@ -68,8 +68,9 @@ def run_migrations_online() -> None:
             connection=connection, target_metadata=target_metadata
         )
 
-        with context.begin_transaction():
-            context.run_migrations()
+        context.run_migrations()
+        # SQLAlchemy 2.0 no longer autocommits: without this the DDL is rolled back on close.
+        connection.commit()
 
 
 if context.is_offline_mode():
