@@ -39,7 +39,7 @@ import os, sys
 from alembic import command
 from alembic.config import Config
 
-config_name, url, action, revision = sys.argv[1:5]
+config_name, url, action, revision, offline = sys.argv[1:6]
 if os.path.basename(config_name) == "pyproject.toml":
     ini, toml = "alembic.ini", config_name
 else:
@@ -47,7 +47,7 @@ else:
 config = Config(file_=ini, toml_file=toml)
 # configparser interpolation: a literal % in the URL (a percent-encoded socket path) needs %%
 config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-getattr(command, action)(config, revision)
+getattr(command, action)(config, revision, sql=offline == "offline")
 """
 
 
@@ -140,14 +140,16 @@ def plain_alembic(
     revision: str,
     schema: str | None = None,
     env: Mapping[str, str] | None = None,
-) -> None:
-    """Run `alembic <action> <revision>` (upgrade or downgrade) for the project, with no dbtool involved."""
+    offline: bool = False,
+) -> str:
+    """Run `alembic <action> <revision>` (upgrade or downgrade; `--sql` when offline); return its stdout."""
     config_path = Path(config_path).resolve()
     if schema is not None:
         with psycopg.connect(libpq_url(url), autocommit=True) as conn:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
     done = subprocess.run(
-        [sys.executable, "-c", _ALEMBIC_SCRIPT, config_path.name, sqlalchemy_url(url, schema), action, revision],
+        [sys.executable, "-c", _ALEMBIC_SCRIPT, config_path.name, sqlalchemy_url(url, schema), action, revision,
+         "offline" if offline else "online"],
         cwd=config_path.parent,
         env={**os.environ, **(env or {})},
         capture_output=True,
@@ -159,6 +161,7 @@ def plain_alembic(
         raise RuntimeError(
             f"alembic {action} {revision} failed for {config_path} (exit {done.returncode}):\n{done.stderr}"
         )
+    return done.stdout
 
 
 def plain_alembic_upgrade(config_path: Path, url: str, revision: str = "head", schema: str | None = None) -> None:
