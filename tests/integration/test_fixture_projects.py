@@ -16,6 +16,7 @@ from alembic.script import ScriptDirectory
 from psycopg import sql
 
 import alembic
+from tests import schema_dump as schema_dump_module
 from tests.alembic_projects import MIGRATABLE, PROJECTS, assert_features
 from tests.schema_dump import plain_alembic, plain_alembic_downgrade, plain_alembic_upgrade, schema_dump
 
@@ -143,3 +144,13 @@ def test_concurrently_commits_in_the_middle_of_the_upgrade(new_database: Callabl
     assert "ix_search_terms_term" not in schema_dump(url)
     plain_alembic_upgrade(project.config, url)
     assert schema_dump(url) == head
+
+
+def test_pg_dump_path_says_what_it_needs_when_no_pg_dump_fits(server_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(schema_dump_module, "_pg_dump_candidates", lambda: [])
+    schema_dump_module._pg_dump_for.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match=r"no pg_dump of major version >= \d+ \(the server's\); found: none"):
+            schema_dump_module.pg_dump_path(server_url)
+    finally:
+        schema_dump_module._pg_dump_for.cache_clear()
