@@ -3,8 +3,8 @@
 A private stand-in, shaped like `tests/schema_dump.py` (being written on another branch):
 `schema_dump(url, schema=None, exclude_tables=("dbtool_meta",))` and
 `plain_alembic_upgrade(config_path, url, revision="head", schema=None)`. The one addition is the
-keyword `python`: a published project's migrations may import their own package, which lives in a
-throwaway venv, so the upgrade runs as a process of that venv's interpreter.
+keywords `python` and `env`: a published project's migrations may import their own package, which
+lives in a throwaway venv, so the upgrade runs as a process of that venv's interpreter.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 RUNNER = Path(__file__).with_name("_alembic_runner.py")
@@ -35,12 +36,12 @@ def libpq_url(url: str) -> str:
     return f"{scheme.split('+', 1)[0]}{sep}{rest}"
 
 
-def sqlalchemy_url(url: str) -> str:
-    """`url` with the psycopg 3 driver, unless it already names one."""
+def sqlalchemy_url(url: str, driver: str = "psycopg") -> str:
+    """`url` with a SQLAlchemy driver (psycopg 3 unless told), unless it already names one."""
     scheme, sep, rest = url.partition("://")
     if "+" in scheme:
         return url
-    return f"postgresql+psycopg{sep}{rest}"
+    return f"postgresql+{driver}{sep}{rest}"
 
 
 def pg_dump_path() -> str:
@@ -88,9 +89,10 @@ def plain_alembic_upgrade(
     schema: str | None = None,
     *,
     python: str = sys.executable,
+    env: Mapping[str, str] | None = None,
 ) -> None:
     """`alembic upgrade revision` through the project's own env.py, with nothing of dbtool involved."""
-    env = dict(os.environ)
+    env = dict(os.environ if env is None else env)
     if schema:
         # libpq applies PGOPTIONS to every connection env.py opens, whatever its shape.
         env["PGOPTIONS"] = f"-c search_path={schema}"

@@ -52,7 +52,7 @@ DBTOOL_TIMEOUT = 900.0
 DIFF_LINES = 12
 MESSAGE_WIDTH = 60
 # Variables that would steer dbtool or a project's migrations away from their defaults.
-SCRUBBED_ENV = re.compile(r"^(DATABASE_URL|DBTOOL_.*|PHOENIX_.*|MLFLOW_.*|OPTUNA_.*|ARGILLA_.*|PGOPTIONS)$")
+SCRUBBED_ENV = re.compile(r"^(DATABASE_URL|DBTOOL_.*|PHOENIX_.*|MLFLOW_.*|OPTUNA_.*|ARGILLA_.*|AIRFLOW_.*|PGOPTIONS)$")
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,8 @@ class Project:
     extra_requirements: tuple[str, ...] = ()
     # The project's MetaData naming convention, when its history relies on it (see standard_env.py).
     naming_convention: dict[str, str] | None = None
+    driver: str = "psycopg"  # the SQLAlchemy driver the project's migrations are known to run on
+    home_variable: str | None = None  # a variable the package needs pointing at a writable directory
     note: str = ""
 
     @property
@@ -85,6 +87,15 @@ PROJECTS: tuple[Project, ...] = (
         "mlflow-auth", "mlflow-skinny==3.17.2", "mlflow/server/auth/db/migrations/versions", imports_package=True,
         extra_requirements=("sqlalchemy>=2", "alembic"),
         note="mlflow's basic-auth store; revisions import mlflow",
+    ),
+    Project(
+        "airflow", "apache-airflow-core==3.3.2", "airflow/migrations/versions", imports_package=True,
+        # Under psycopg 3 revision 0017 (2.9.2) fails: it writes literal("0") into an integer column
+        # and psycopg 3 sends it as $1::VARCHAR; psycopg2 interpolates an untyped '0'.
+        extra_requirements=("psycopg2-binary",),
+        driver="psycopg2",
+        home_variable="AIRFLOW_HOME",  # importing airflow writes airflow.cfg there
+        note="squashed 2.6.2 base; revisions import airflow; needs psycopg2",
     ),
     Project(
         "phoenix", "arize-phoenix==20.26.1", "phoenix/db/migrations/versions", imports_package=False,
@@ -113,6 +124,7 @@ class Prepared:
     versions_path: Path
     version: str
     seconds: float
+    env: dict[str, str] = field(default_factory=dict)  # the whole environment for its processes
 
 
 @dataclass
@@ -143,17 +155,19 @@ def clean_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not SCRUBBED_ENV.match(key)}
 
 
-def run(args: list[str], timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run(args: list[str], timeout: float, cwd: Path | None = None,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run a child process quietly; the caller decides what a non-zero exit means."""
     logger.debug("running %s", " ".join(args))
     return subprocess.run(
-        args, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=clean_env(), stdin=subprocess.DEVNULL
+        args, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env or clean_env(),
+        stdin=subprocess.DEVNULL,
     )
 
 
-def checked(args: list[str], timeout: float, what: str) -> str:
+def checked(args: list[str], timeout: float, what: str, env: dict[str, str] | None = None) -> str:
     """Run a child process; a non-zero exit raises with its last stderr line."""
-    done = run(args, timeout)
+    done = run(args, timeout, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{what} failed (exit {done.returncode}): {last_error_line(done.stderr)}")
     return done.stdout
@@ -204,11 +218,16 @@ def build_venv(project: Project, venv: Path) -> str:
 def prepare(project: Project, work: Path, venvs: dict[tuple[str, ...], str]) -> Prepared:
     """Fetch the package: its wheel alone, or a venv when the revisions import it (shared per requirement)."""
     started = time.perf_counter()
+    env = clean_env()
+    if project.home_variable:
+        home = work / project.name / "home"
+        home.mkdir(parents=True, exist_ok=True)
+        env[project.home_variable] = str(home)
     if not project.imports_package:
         wheel = download_wheel(project, work / "downloads")
         versions = extract_versions(wheel, project.versions_dir, work / project.name / "package")
         version = wheel.name.split("-")[1]
-        return Prepared(sys.executable, versions, version, time.perf_counter() - started)
+        return Prepared(sys.executable, versions, version, time.perf_counter() - started, env)
     key = (project.requirement, *project.extra_requirements)
     if key not in venvs:
         venvs[key] = build_venv(project, work / f"venv-{len(venvs)}")
@@ -221,17 +240,17 @@ def prepare(project: Project, work: Path, venvs: dict[tuple[str, ...], str]) -> 
     versions = Path(purelib) / project.versions_dir
     if not versions.is_dir():
         raise RuntimeError(f"{project.requirement} has no {project.versions_dir}/")
-    return Prepared(python, versions, version, time.perf_counter() - started)
+    return Prepared(python, versions, version, time.perf_counter() - started, env)
 
 
 def write_alembic_project(directory: Path, versions: Path, url: str,
-                          naming_convention: dict[str, str] | None = None) -> Path:
+                          naming_convention: dict[str, str] | None = None, driver: str = "psycopg") -> Path:
     """A minimal Alembic project: standard env.py here, the package's versions/ left where it is."""
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(STANDARD_ENV, directory / "env.py")
     ini = directory / "alembic.ini"
     # configparser interpolates '%': URL escapes and convention templates are doubled to survive it.
-    escaped = sqlalchemy_url(url).replace("%", "%%")
+    escaped = sqlalchemy_url(url, driver).replace("%", "%%")
     convention = (
         f"naming_convention = {json.dumps(naming_convention).replace('%', '%%')}\n" if naming_convention else ""
     )
@@ -256,9 +275,10 @@ def write_alembic_project(directory: Path, versions: Path, url: str,
     return ini
 
 
-def count_revisions(python: str, ini: Path) -> tuple[int, list[str]]:
+def count_revisions(prepared: Prepared, ini: Path) -> tuple[int, list[str]]:
     """Revisions and heads of the history, read by Alembic in the interpreter that can import it."""
-    out = checked([python, str(RUNNER), "revisions", str(ini)], 300, "reading the revision history")
+    out = checked([prepared.python, str(RUNNER), "revisions", str(ini)], 300, "reading the revision history",
+                  prepared.env)
     data = json.loads(out.strip().splitlines()[-1])
     return int(data["revisions"]), list(data["heads"])
 
@@ -273,12 +293,12 @@ def count_tables(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def run_dbtool(python: str, ini: Path, url: str) -> tuple[int, str]:
+def run_dbtool(prepared: Prepared, ini: Path, url: str) -> tuple[int, str]:
     """`dbtool reset --alembic-config` as a process; returns its exit code and a one-line message."""
     done = run(
-        [python, "-m", "dbtool", "reset", "--alembic-config", str(ini), "--database-url", libpq_url(url),
+        [prepared.python, "-m", "dbtool", "reset", "--alembic-config", str(ini), "--database-url", libpq_url(url),
          "--yes", "--json"],
-        DBTOOL_TIMEOUT, cwd=ini.parent,  # away from the repo, so no dbtool.toml is picked up
+        DBTOOL_TIMEOUT, cwd=ini.parent, env=prepared.env,  # away from the repo: no dbtool.toml is picked up
     )
     message = ""
     try:
@@ -342,10 +362,10 @@ def drop_database(admin_url: str, name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def run_control(python: str, ini: Path, url: str) -> tuple[int, str]:
+def run_control(prepared: Prepared, ini: Path, url: str) -> tuple[int, str]:
     """Plain Alembic again, in dbtool's place: a second run must dump identically, or the check is noise."""
     try:
-        plain_alembic_upgrade(ini, url, "head", python=python)
+        plain_alembic_upgrade(ini, url, "head", python=prepared.python, env=prepared.env)
     except RuntimeError as exc:
         return 1, str(exc)
     return 0, "self-check: plain alembic in dbtool's place"
@@ -364,12 +384,14 @@ def check_project(project: Project, admin_url: str, work: Path, venvs: dict[tupl
         plain_url = fresh_database(admin_url, plain_db)
         dbtool_url = fresh_database(admin_url, dbtool_db)
         project_dir = work / project.name / "alembic"
-        ini = write_alembic_project(project_dir, prepared.versions_path, dbtool_url, project.naming_convention)
-        result.revisions, result.heads = count_revisions(prepared.python, ini)
+        ini = write_alembic_project(project_dir, prepared.versions_path, dbtool_url, project.naming_convention,
+                                    project.driver)
+        result.revisions, result.heads = count_revisions(prepared, ini)
 
         t0 = time.perf_counter()
         try:
-            plain_alembic_upgrade(ini, plain_url, "head", python=prepared.python)
+            plain_alembic_upgrade(ini, sqlalchemy_url(plain_url, project.driver), "head", python=prepared.python,
+                                  env=prepared.env)
             result.plain_ok, result.plain_message = True, "ok"
         except RuntimeError as exc:
             result.plain_message = str(exc)
@@ -382,7 +404,7 @@ def check_project(project: Project, admin_url: str, work: Path, venvs: dict[tupl
 
         t0 = time.perf_counter()
         migrate = run_control if self_check else run_dbtool
-        result.dbtool_exit, result.dbtool_message = migrate(prepared.python, ini, dbtool_url)
+        result.dbtool_exit, result.dbtool_message = migrate(prepared, ini, sqlalchemy_url(dbtool_url, project.driver))
         result.dbtool_seconds = time.perf_counter() - t0
         if result.dbtool_exit == 0 and result.plain_ok:
             dbtool_dump = schema_dump(dbtool_url)
