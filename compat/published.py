@@ -141,6 +141,8 @@ class Result:
     plain_message: str = ""
     dbtool_exit: int | None = None
     dbtool_message: str = ""
+    # --json must leave stdout one JSON document even when the migrations log (airflow logs to stdout).
+    dbtool_stdout_is_json: bool | None = None
     schema_equal: bool | None = None  # None: nothing to compare (a side failed)
     first_differences: list[str] = field(default_factory=list)
     prepare_seconds: float = 0.0
@@ -293,22 +295,38 @@ def count_tables(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def run_dbtool(prepared: Prepared, ini: Path, url: str) -> tuple[int, str]:
-    """`dbtool reset --alembic-config` as a process; returns its exit code and a one-line message."""
+def json_document(stdout: str) -> tuple[dict[str, Any] | None, bool | None]:
+    """The JSON document dbtool printed, and whether stdout held nothing else (None: stdout was empty)."""
+    if not stdout.strip():
+        return None, None
+    try:
+        document = json.loads(stdout)
+        return (document, True) if isinstance(document, dict) else (None, False)
+    except json.JSONDecodeError:
+        pass
+    # Lines a migration printed before the document: take the last top-level object.
+    start = stdout.rfind("\n{")
+    if start >= 0:
+        try:
+            document = json.loads(stdout[start:])
+            return (document, False) if isinstance(document, dict) else (None, False)
+        except json.JSONDecodeError:
+            pass
+    return None, False
+
+
+def run_dbtool(prepared: Prepared, ini: Path, url: str) -> tuple[int, str, bool | None]:
+    """`dbtool reset --alembic-config` as a process: exit code, one-line message, stdout was pure JSON."""
     done = run(
         [prepared.python, "-m", "dbtool", "reset", "--alembic-config", str(ini), "--database-url", libpq_url(url),
          "--yes", "--json"],
         DBTOOL_TIMEOUT, cwd=ini.parent, env=prepared.env,  # away from the repo: no dbtool.toml is picked up
     )
-    message = ""
-    try:
-        document = json.loads(done.stdout)
-        message = str(document.get("message") or document.get("summary") or "")
-    except (json.JSONDecodeError, AttributeError):
-        pass
+    document, pure = json_document(done.stdout)
+    message = str(document.get("message") or document.get("summary") or "") if document else ""
     if not message:
         message = "ok" if done.returncode == 0 else last_error_line(done.stderr)
-    return done.returncode, " ".join(message.split())
+    return done.returncode, " ".join(message.split()), pure
 
 
 def first_differences(expected: str, actual: str) -> list[str]:
@@ -362,13 +380,13 @@ def drop_database(admin_url: str, name: str) -> None:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
-def run_control(prepared: Prepared, ini: Path, url: str) -> tuple[int, str]:
+def run_control(prepared: Prepared, ini: Path, url: str) -> tuple[int, str, bool | None]:
     """Plain Alembic again, in dbtool's place: a second run must dump identically, or the check is noise."""
     try:
         plain_alembic_upgrade(ini, url, "head", python=prepared.python, env=prepared.env)
     except RuntimeError as exc:
-        return 1, str(exc)
-    return 0, "self-check: plain alembic in dbtool's place"
+        return 1, str(exc), None
+    return 0, "self-check: plain alembic in dbtool's place", None
 
 
 def check_project(project: Project, admin_url: str, work: Path, venvs: dict[tuple[str, ...], str],
@@ -404,7 +422,8 @@ def check_project(project: Project, admin_url: str, work: Path, venvs: dict[tupl
 
         t0 = time.perf_counter()
         migrate = run_control if self_check else run_dbtool
-        result.dbtool_exit, result.dbtool_message = migrate(prepared, ini, sqlalchemy_url(dbtool_url, project.driver))
+        outcome = migrate(prepared, ini, sqlalchemy_url(dbtool_url, project.driver))
+        result.dbtool_exit, result.dbtool_message, result.dbtool_stdout_is_json = outcome
         result.dbtool_seconds = time.perf_counter() - t0
         if result.dbtool_exit == 0 and result.plain_ok:
             dbtool_dump = schema_dump(dbtool_url)
@@ -439,6 +458,8 @@ def render_table(results: list[Result]) -> str:
     for r in results:
         equal = {True: "yes", False: "NO", None: "n/a"}[r.schema_equal]
         dbtool = "not run" if r.dbtool_exit is None else f"exit {r.dbtool_exit}: {short(r.dbtool_message)}"
+        if r.dbtool_stdout_is_json is False:
+            dbtool += " [stdout not pure JSON]"
         rows.append((
             r.project, f"{r.package}=={r.version}" if r.version else r.package,
             "" if r.revisions is None else str(r.revisions), "" if r.tables is None else str(r.tables),
@@ -459,7 +480,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", metavar="NAME", choices=[p.name for p in PROJECTS],
                         help="Run this project only (repeatable).")
-    parser.add_argument("--keep", action="store_true", help="Keep the temporary directory (and the databases, on --database-url).")
+    parser.add_argument("--keep", action="store_true",
+                        help="Keep the temporary directory (and the databases, on --database-url).")
     parser.add_argument("--json", dest="as_json", action="store_true", help="Print one JSON document.")
     parser.add_argument("--database-url", help="A server to create databases on (default: an embedded Postgres).")
     parser.add_argument("--self-check", action="store_true",
@@ -497,7 +519,10 @@ def main(argv: list[str] | None = None) -> int:
             "server_version": server_version,
             "self_check": args.self_check,
             "work_dir": str(work) if args.keep else None,
-            "projects": [asdict(r) for r in results],
+            "projects": [
+                {key: round(value, 2) if isinstance(value, float) else value for key, value in asdict(r).items()}
+                for r in results
+            ],
         }
         print(json.dumps(document, indent=2))
     else:
