@@ -72,6 +72,7 @@ class Project:
 
     @property
     def distribution(self) -> str:
+        """The distribution name in `requirement`, without version or extras."""
         return re.split(r"[=<>!~\[]", self.requirement, maxsplit=1)[0]
 
 
@@ -202,6 +203,7 @@ def extract_versions(wheel: Path, versions_dir: str, into: Path) -> Path:
 
 
 def venv_python(venv: Path) -> str:
+    """The interpreter inside `venv`."""
     return str(venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
 
 
@@ -376,6 +378,7 @@ def fresh_database(admin_url: str, name: str) -> str:
 
 
 def drop_database(admin_url: str, name: str) -> None:
+    """Drop database `name`, closing its sessions."""
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
@@ -447,6 +450,7 @@ def check_project(project: Project, admin_url: str, work: Path, venvs: dict[tupl
 
 
 def short(text: str, width: int = MESSAGE_WIDTH) -> str:
+    """`text` cut to `width` characters for a table cell."""
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -477,6 +481,7 @@ def render_table(results: list[Result]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    """The command line, or `argv`."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", action="append", metavar="NAME", choices=[p.name for p in PROJECTS],
                         help="Run this project only (repeatable).")
