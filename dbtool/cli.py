@@ -18,7 +18,7 @@ import typer
 
 from dbtool import __version__
 from dbtool.config import ADVISORY_LOCK_KEY, DEFAULT_LOCK_TIMEOUT, DEFAULT_POOL_MAX, DEFAULT_SEED, Settings
-from dbtool.errors import EXIT_USAGE, DbtoolError, InterruptedRun, Terminated
+from dbtool.errors import EXIT_USAGE, ConfigError, DbtoolError, InterruptedRun, Terminated
 
 T = TypeVar("T")
 
@@ -369,6 +369,31 @@ app.command("status")(status_cmd)
 verify_cmd = _read_only("verify")
 verify_cmd.__doc__ = "Check that the live data is exactly the recorded seed (exit 1 naming the tables that differ)."
 app.command("verify")(verify_cmd)
+
+
+@app.command()
+def init(alembic_config: AlembicConfig = None) -> None:
+    """Write dbtool's settings, with their defaults, next to an existing Alembic project."""
+    from pathlib import Path
+
+    from dbtool.settings_file import init_settings
+
+    reporter = _reporter("text")
+
+    def action() -> Any:
+        settings = Settings.from_options(alembic_config=alembic_config)
+        if settings.project.builtin:
+            raise ConfigError("no Alembic project here (./alembic.ini or [tool.alembic] in ./pyproject.toml); "
+                              "run `dbtool init` in your project's directory or pass --alembic-config")
+        return init_settings(Path.cwd(), alembic_config), settings.project
+
+    written, project = _run(reporter, action)
+    reporter.result(
+        f"wrote dbtool settings to {written} for {project}\nnext:\n"
+        "  dbtool reset     # drop, migrate and fill: the embedded Postgres, or $DATABASE_URL\n"
+        "  dbtool status    # the project's revision and what the database holds",
+        {"file": str(written), "project": str(project)},
+    )
 
 
 @app.command()

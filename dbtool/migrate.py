@@ -8,6 +8,7 @@ that it does: an env.py that builds its engine from elsewhere is refused before 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -229,7 +230,8 @@ def migrate(
                 EnvironmentContext.configure(environment, connection=connection, **kwargs)
 
             environment.configure = configure  # type: ignore[method-assign]
-            with environment:
+            # Whatever env.py or a migration prints (some apps log to stdout) must not break --json.
+            with environment, contextlib.redirect_stdout(sys.stderr):
                 script.run_env()
     except _OwnConnection:
         raise ConfigError(f"env.py of {project} migrates on a connection of its own, outside dbtool's transaction; {COOKBOOK_HINT}") from None

@@ -98,3 +98,30 @@ def read_settings_file(directory: Path) -> FileSettings:
             continue  # a pyproject.toml without [tool.dbtool]
         return FileSettings(path, parse_settings(table, str(path)))
     return FileSettings()
+
+
+INIT_DEFAULTS = {"profile": "dev", "seed": 42, "schema": "public", "pool-max": 6, "lock-timeout": 600}
+
+
+def init_settings(directory: Path, alembic_config: str | None) -> Path:
+    """Write dbtool's settings with their defaults into [tool.dbtool] of ./pyproject.toml, else a new
+    ./dbtool.toml; refuse (exit 2) where settings exist already. Returns the file written."""
+    existing = read_settings_file(directory)
+    if existing.path is not None:
+        raise ConfigError(f"{existing.path} already holds dbtool settings; edit it (see `dbtool config`)")
+    values = {"alembic-config": alembic_config} if alembic_config else {}
+    values.update(INIT_DEFAULTS)
+    body = "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
+    pyproject = directory / PYPROJECT_TOML
+    if pyproject.is_file():
+        text = pyproject.read_text(encoding="utf-8")
+        separator = "" if text.endswith("\n\n") else "\n" if text.endswith("\n") else "\n\n"
+        pyproject.write_text(f"{text}{separator}[tool.dbtool]\n{body}", encoding="utf-8")
+        return pyproject
+    target = directory / DBTOOL_TOML
+    target.write_text(f"# dbtool settings; flags and DBTOOL_* variables override them\n{body}", encoding="utf-8")
+    return target
+
+
+def _toml_value(value: object) -> str:
+    return f'"{value}"' if isinstance(value, str) else str(value)

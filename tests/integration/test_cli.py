@@ -223,3 +223,76 @@ def test_url_parameters_libpq_rejects_exit_2_before_connecting(query: str, param
     assert result.returncode == 2, result.stderr
     assert parameter in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_a_cancelled_statement_exits_1_not_69(database_url: str, conn: psycopg.Connection) -> None:
+    """statement_timeout cancels a statement: the server is there, the run failed (1), not unreachable (69)."""
+    name = conn.info.dbname
+    conn.execute(f'ALTER DATABASE "{name}" SET statement_timeout = 50')
+    result = dbtool("reset", "--database-url", database_url, "--profile", "load", "--scale", "20")
+    assert result.exit_code == 1, result.output
+    assert "cancel" in result.output and "statement_timeout" in result.output
+
+
+@pytest.mark.parametrize("command", [["drop"], ["migrate", "--revision", "base"]])
+def test_verify_on_missing_tables_reports_them_missing(command: list[str], database_url: str) -> None:
+    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
+    assert dbtool(*command, "--database-url", database_url).exit_code == 0
+    result = dbtool("verify", "--database-url", database_url, "--json")
+    assert result.exit_code == 1, result.output
+    document = json.loads(result.stdout.strip().splitlines()[-1])
+    problems = {d["table"]: d["problem"] for d in document["differences"]}
+    assert problems and set(problems.values()) == {"missing"}, problems
+    assert "does not exist" not in result.output
+
+
+@pytest.mark.parametrize("order", ["before", "after"])
+def test_common_options_work_on_both_sides_of_the_command(order: str, database_url: str) -> None:
+    common = ["--log-format", "json", "-v"]
+    args = [*common, "status", "--database-url", database_url] if order == "before" else [
+        "status", "--database-url", database_url, *common]
+    result = dbtool_process(*args, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["event"] == "result"
+
+
+def test_a_usage_error_points_at_the_commands_own_help() -> None:
+    result = dbtool_process("verify", "--no-such-flag", timeout=60)
+    assert result.returncode == 2
+    assert "dbtool verify --help" in result.stderr
+
+
+def test_text_output_shows_no_python_values(database_url: str) -> None:
+    assert dbtool("migrate", "--database-url", database_url).exit_code == 0
+    status = dbtool("status", "--database-url", database_url)
+    assert status.exit_code == 0, status.output
+    for python_value in ("None", "{}", "[{", "True", "False"):
+        assert python_value not in status.stdout, status.stdout
+    drop = dbtool("drop", "--database-url", database_url)
+    assert "Dropped 1 objects" not in drop.output
+    migrate = dbtool("migrate", "--database-url", database_url)
+    assert "Target " in migrate.output
+    reset = dbtool("reset", "--database-url", database_url, "--profile", "ci", "--json")
+    document = json.loads(reset.stdout)
+    assert all(value not in ({}, [], None) for value in document.values()), document
+
+
+def test_init_writes_settings_next_to_an_alembic_project(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "projects" / "pyproject"
+    for item in source.iterdir():
+        if item.is_file():
+            (tmp_path / item.name).write_bytes(item.read_bytes())
+    result = dbtool_process("init", cwd=tmp_path, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "dbtool reset" in result.stdout and "dbtool status" in result.stdout
+    assert "[tool.dbtool]" in (tmp_path / "pyproject.toml").read_text()
+    config = dbtool_process("config", "--json", cwd=tmp_path, timeout=60)
+    document = json.loads(config.stdout)
+    assert document["project"].endswith("alembic.ini") and document["settings"]["profile"]["source"] == "file"
+    again = dbtool_process("init", cwd=tmp_path, timeout=60)
+    assert again.returncode == 2 and "already holds" in again.stderr
+    (tmp_path / "elsewhere").mkdir()
+    empty = dbtool_process("init", cwd=tmp_path / "elsewhere", timeout=60)
+    assert empty.returncode == 2 and "no Alembic project here" in empty.stderr
