@@ -4,7 +4,7 @@
     .venv/bin/python bench/profile_reset.py --profile load --scale 100
     .venv/bin/python bench/profile_reset.py --database-url postgresql://...   # an existing, resettable database
 
-Runs one reset first so the migration cache is warm, then the three measured runs. The cProfile
+Runs one reset first (so the measured ones replace a filled schema, as a nightly reset does), then three. The cProfile
 covers the main process only (generator workers, when dbtool starts them, are not in it).
 The .pstats file is written to bench/out/ for `python -m pstats` or snakeviz.
 """
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
         url = server.url("profile_reset")
     reset = ["reset", "--database-url", url, "--profile", args.profile, "--scale", str(args.scale), "--yes"]
     try:
-        subprocess.run([python, "-m", "dbtool", *reset], env=env, check=True, capture_output=True)  # warm the cache
+        subprocess.run([python, "-m", "dbtool", *reset], env=env, check=True, capture_output=True)  # fill it once
 
         started = time.perf_counter()
         steps = subprocess.run([python, "-m", "dbtool", *reset, "--log-format", "json"], env=env, check=True,

@@ -479,7 +479,7 @@ class Bench:
             dbname = f"bench_{s.profile}_x{s.scale}_{link}"
             recreate_database(self.server.url(), dbname)
             try:
-                if DBTOOL_COLD in s.variants:  # the first reset of a fresh database: cache miss, runs Alembic
+                if DBTOOL_COLD in s.variants:  # the first reset of a fresh database: nothing to drop yet
                     m = self.dbtool_reset(s, link, dbname, DBTOOL_COLD)
                     m.detail["runs_wall_s"] = [m.wall_s]
                     self.measurements.append(m)
