@@ -59,6 +59,8 @@ AlembicConfig = Annotated[
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr (also before the command).")]
 Force = Annotated[bool, typer.Option("--force", help="Reset a non-empty database dbtool did not create (never a protected one).")]
 Yes = Annotated[bool, typer.Option("--yes", "-y", envvar="DBTOOL_YES", help="Do not ask for confirmation.")]
+Strict = Annotated[bool, typer.Option("--strict", envvar="DBTOOL_STRICT",
+                                      help="Exit 2 when a table cannot be filled automatically, instead of leaving it empty.")]
 LogFormat = Annotated[str, typer.Option(envvar="DBTOOL_LOG_FORMAT", help="text or json (one JSON object per step).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 
@@ -197,6 +199,7 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
         alembic_config: AlembicConfig = None,
         force: Force = False,
         yes: Yes = False,
+        strict: Strict = False,
         log_format: LogFormat = "text",
         as_json: AsJson = False,
         verbose: Verbose = False,
@@ -209,7 +212,7 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
             settings = _settings(
                 reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
                 lock_key=lock_key, profile=profile, seed=seed, scale=scale, schema=schema, force=force,
-                workers=workers, alembic_config=alembic_config,
+                workers=workers, alembic_config=alembic_config, strict=strict,
             )
             _confirm(settings, action_word, yes)
             reporter.note(f"Target {settings.target}", target=str(settings.target), command=command)

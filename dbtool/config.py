@@ -64,6 +64,7 @@ class Settings:
     workers: int = 0  # generator processes; 0 = automatic (1 for small profiles)
     connect_timeout: float = 10.0
     alembic_config: str | None = None  # the project's alembic.ini or pyproject.toml; None: look in the cwd
+    strict: bool = False  # a table that cannot be filled automatically is an error (exit 2), not a note
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod

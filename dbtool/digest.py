@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbtool.migrate import VERSION_TABLE
+from dbtool.migrate import table_of
 from dbtool.schema import BOOKKEEPING_TABLES
 from dbtool.seed.profiles import GENERATOR_VERSION
 
@@ -51,14 +51,7 @@ def tables(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str] = 
 
 def data_tables(conn: psycopg.Connection, schema: str, version_table: str | None) -> list[Table]:  # type: ignore[type-arg]
     """The schema's tables except dbtool's bookkeeping and Alembic's version table."""
-    exclude = list(BOOKKEEPING_TABLES)
-    if version_table:
-        table_schema, _, table = version_table.partition(".")
-        if table_schema == schema:
-            exclude.append(table)
-    else:
-        exclude.append(VERSION_TABLE)
-    return tables(conn, schema, exclude)
+    return tables(conn, schema, [*BOOKKEEPING_TABLES, table_of(version_table, schema)])
 
 
 def row_counts(conn: psycopg.Connection[Any], schema: str, found: Sequence[Table]) -> dict[str, int]:

@@ -135,6 +135,12 @@ def version_table_name(schema: str, table: str | None = None, table_schema: str 
     return f"{table_schema or schema}.{table or VERSION_TABLE}"
 
 
+def table_of(version_table: str | None, schema: str) -> str:
+    """The version table's name when it lives in `schema` (else a name no table has)."""
+    table_schema, _, table = (version_table or version_table_name(schema)).partition(".")
+    return table if table_schema == schema else ""
+
+
 def current_heads(conn: psycopg.Connection[Any], version_table: str) -> list[str]:
     """The revisions recorded in `version_table` ('schema.table'), sorted; [] when it does not exist."""
     name = sql.Identifier(*version_table.split(".", 1))
@@ -252,6 +258,14 @@ def migrate(
     except ImportError as exc:
         raise ConfigError(
             f"env.py of {project} could not import {exc.name or exc}; install the project's packages where dbtool runs"
+        ) from None
+    except (psycopg.Error, KeyboardInterrupt, SystemExit):
+        raise
+    except Exception as exc:  # the project's own code (env.py, a migration) failed: say where, in one line
+        detail = " ".join(str(exc).split())
+        raise MigrationError(
+            f"{'migration ' + step.step if step.step else 'env.py of ' + str(project)} failed: "
+            f"{type(exc).__name__}: {detail}; nothing was changed"
         ) from None
     finally:
         logging.config.fileConfig = file_config  # type: ignore[assignment]

@@ -117,6 +117,9 @@ DEFERRABLE_SQL = """
 SELECT 0, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
 FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
 WHERE c.contype IN ('p', 'u') AND t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s)
+  -- a view grouping by a primary key depends on it: such a key stays in place during the load
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_constraint'::regclass AND d.refobjid = c.oid
+                  AND d.classid = 'pg_rewrite'::regclass)
 UNION ALL
 SELECT 1, t.oid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
 FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid

@@ -17,6 +17,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from dbtool.seed.generate import TABLE_SPECS, Chunk, chunks, generate_chunk
+from dbtool.seed.plan import Plan
 from dbtool.seed.profiles import Profile
 
 logger = logging.getLogger(__name__)
@@ -118,4 +119,43 @@ def load(
     finally:
         if pool is not None:
             pool.shutdown(cancel_futures=True)
+    return counts
+
+
+def load_plan(
+    conn: psycopg.Connection,  # type: ignore[type-arg]
+    schema: str,
+    seed: int,
+    plan: Plan,
+    sequences: dict[str, list[tuple[str, str]]],
+    progress: Progress | None = None,
+    chunk_rows: int = CHUNK_ROWS,
+) -> dict[str, int]:
+    """COPY every generated table of `plan`, then move each table's sequences past its values."""
+    from dbtool.seed.rules import chunk_text
+
+    counts: dict[str, int] = {}
+    with conn.cursor() as cur:
+        for table in plan.tables:
+            if not table.generated:
+                continue
+            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                sql.Identifier(schema, table.name), sql.SQL(", ").join(sql.Identifier(r.column) for r in table.rules)
+            )
+            with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+                for first in range(0, table.count, chunk_rows):
+                    count = min(chunk_rows, table.count - first)
+                    copy.write(chunk_text(plan, table, seed, first, count))
+                    if progress:
+                        progress(table.name, first + count, (first + count) * 100 // table.count)
+            counts[table.name] = table.count
+    moves = [
+        sql.SQL("SELECT setval({}, coalesce((SELECT max({}) FROM {}), 0) + 1, false)").format(
+            sql.Literal(sequence), sql.Identifier(column), sql.Identifier(schema, table)
+        )
+        for table, pairs in sequences.items() if table in counts
+        for column, sequence in pairs
+    ]
+    if moves:  # the app's own inserts after a reset must not collide with the seeded keys
+        conn.execute(sql.SQL("; ").join(moves))
     return counts

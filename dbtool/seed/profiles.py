@@ -20,6 +20,16 @@ TABLES = (
 )
 
 
+# Rows per table for a project without a generator of its own (any team's schema): what the
+# profile names mean everywhere. `load` is multiplied by --scale.
+GENERIC_ROWS = {"ci": 10, "dev": 100, "demo": 1000, "load": 1000}
+
+
+def generic_rows(profile: str, scale: int) -> int:
+    """Rows per table of a generated schema for `profile` at `scale`."""
+    return GENERIC_ROWS[profile] * scale
+
+
 @dataclass(frozen=True)
 class Profile:
     """Row counts for the tables whose size is chosen; dependent tables follow from the data."""

@@ -1,0 +1,214 @@
+"""The migrated schema, read once: tables, columns, keys, foreign keys and CHECKs, as plain dataclasses."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import psycopg
+
+MAX_REFERENCED_ROWS = 100_000  # rows of a table the migrations filled that generated rows may point at
+
+# One round trip for the whole schema. Domains are resolved to their base type (their CHECKs and
+# NOT NULL come along); arrays carry their element type; enums their labels in order.
+CATALOG_SQL = """
+WITH RECURSIVE tables AS (
+  SELECT c.oid, c.relname FROM pg_class c
+  WHERE c.relnamespace = to_regnamespace(%(schema)s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+    AND c.relname <> ALL (%(exclude)s)
+), domains(column_type, type_oid, typmod, not_null, depth) AS (
+  SELECT t.oid, t.oid, -1, false, 0 FROM pg_type t
+  WHERE t.oid IN (SELECT a.atttypid FROM pg_attribute a JOIN tables ON a.attrelid = tables.oid)
+  UNION ALL
+  SELECT d.column_type, t.typbasetype, t.typtypmod, d.not_null OR t.typnotnull, d.depth + 1
+  FROM domains d JOIN pg_type t ON t.oid = d.type_oid WHERE t.typtype = 'd'
+), resolved AS (
+  SELECT DISTINCT ON (column_type) column_type, type_oid AS base_oid,
+         (SELECT max(typmod) FROM domains x WHERE x.column_type = d.column_type) AS domain_typmod,
+         (SELECT bool_or(not_null) FROM domains x WHERE x.column_type = d.column_type) AS domain_not_null,
+         (SELECT coalesce(json_agg(pg_get_constraintdef(k.oid)), '[]') FROM domains x
+            JOIN pg_constraint k ON k.contypid = x.type_oid WHERE x.column_type = d.column_type AND k.contype = 'c')
+           AS domain_checks
+  FROM domains d ORDER BY column_type, depth DESC
+)
+SELECT coalesce(json_agg(json_build_object(
+  'name', tables.relname,
+  'columns', (
+    SELECT json_agg(json_build_object(
+      'name', a.attname, 'type', format_type(a.atttypid, a.atttypmod),
+      'base', b.typname, 'category', b.typcategory,
+      'typmod', CASE WHEN a.atttypmod >= 0 THEN a.atttypmod ELSE r.domain_typmod END,
+      'element', e.typname, 'element_category', e.typcategory,
+      'labels', (SELECT json_agg(enumlabel ORDER BY enumsortorder) FROM pg_enum
+                 WHERE enumtypid = coalesce(e.oid, b.oid)),
+      'not_null', a.attnotnull OR r.domain_not_null,
+      'default', pg_get_expr(ad.adbin, ad.adrelid),
+      'identity', a.attidentity, 'generated', a.attgenerated,
+      'sequence', pg_get_serial_sequence(quote_ident(%(schema)s) || '.' || quote_ident(tables.relname), a.attname),
+      'domain_checks', r.domain_checks
+    ) ORDER BY a.attnum)
+    FROM pg_attribute a
+    JOIN resolved r ON r.column_type = a.atttypid
+    JOIN pg_type b ON b.oid = r.base_oid
+    LEFT JOIN pg_type e ON e.oid = b.typelem AND b.typcategory = 'A'
+    LEFT JOIN pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum
+    WHERE a.attrelid = tables.oid AND a.attnum > 0 AND NOT a.attisdropped),
+  'constraints', (
+    SELECT coalesce(json_agg(json_build_object(
+      'name', k.conname, 'kind', k.contype, 'definition', pg_get_constraintdef(k.oid),
+      'columns', (SELECT json_agg(a.attname ORDER BY u.n) FROM unnest(k.conkey) WITH ORDINALITY u(num, n)
+                  JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.num),
+      'ref_table', CASE WHEN k.contype = 'f' THEN (SELECT relname FROM pg_class WHERE oid = k.confrelid) END,
+      'ref_schema', CASE WHEN k.contype = 'f' THEN (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = k.confrelid) END,
+      'ref_columns', (SELECT json_agg(a.attname ORDER BY u.n) FROM unnest(k.confkey) WITH ORDINALITY u(num, n)
+                      JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.num),
+      'deferrable', k.condeferrable
+    ) ORDER BY k.conname), '[]')
+    FROM pg_constraint k WHERE k.conrelid = tables.oid AND k.contype IN ('p', 'u', 'f', 'c')),
+  'unique_indexes', (
+    SELECT coalesce(json_agg(json_build_object(
+      'name', i.indexrelid::regclass::text, 'partial', i.indpred IS NOT NULL,
+      'columns', (SELECT json_agg(coalesce(a.attname, '') ORDER BY u.n) FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(num, n)
+                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.num)
+    )), '[]')
+    FROM pg_index i WHERE i.indrelid = tables.oid AND i.indisunique
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid))
+) ORDER BY tables.relname), '[]')
+FROM tables
+"""
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column with its type resolved through domains."""
+
+    name: str
+    type: str  # as format_type prints it: "character varying(20)", "numeric(10,2)", "my_domain"
+    base: str  # the base type's name: int4, varchar, numeric, _int4, my_enum
+    category: str  # pg_type.typcategory of the base: N numeric, S string, D date/time, B bool, U user, A array, E enum
+    typmod: int | None
+    element: str | None
+    element_category: str | None
+    labels: tuple[str, ...]
+    not_null: bool
+    default: str | None
+    identity: str  # "a" always, "d" by default, "" none
+    generated: str  # "s" stored generated column, "" none
+    sequence: str | None  # the serial or identity sequence
+    domain_checks: tuple[str, ...]
+
+    @property
+    def length(self) -> int | None:
+        """varchar(n) / char(n) / bit(n) limit."""
+        if self.base in ("varchar", "bpchar") and self.typmod is not None and self.typmod >= 4:
+            return self.typmod - 4
+        return None
+
+    @property
+    def precision(self) -> tuple[int, int] | None:
+        """(precision, scale) of numeric(p,s)."""
+        if self.base == "numeric" and self.typmod is not None and self.typmod >= 4:
+            return ((self.typmod - 4) >> 16) & 0xFFFF, (self.typmod - 4) & 0xFFFF
+        return None
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A primary key (p), unique (u), foreign key (f) or check (c) constraint."""
+
+    name: str
+    kind: str
+    definition: str
+    columns: tuple[str, ...]
+    ref_table: str | None = None
+    ref_schema: str | None = None
+    ref_columns: tuple[str, ...] = ()
+    deferrable: bool = False
+
+
+@dataclass(frozen=True)
+class UniqueIndex:
+    """A unique index that backs no constraint; '' in `columns` is an expression."""
+
+    name: str
+    columns: tuple[str, ...]
+    partial: bool
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table as the migrations left it."""
+
+    name: str
+    columns: tuple[Column, ...]
+    constraints: tuple[Constraint, ...]
+    unique_indexes: tuple[UniqueIndex, ...]
+    rows: int = 0  # rows the migrations inserted
+    existing: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)  # their key columns, as text
+
+    @property
+    def primary_key(self) -> tuple[str, ...]:
+        return next((c.columns for c in self.constraints if c.kind == "p"), ())
+
+    def of_kind(self, kind: str) -> list[Constraint]:
+        return [c for c in self.constraints if c.kind == kind]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+def read(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str]) -> list[Table]:
+    """Every table of `schema` but `exclude`, with what the migrations put in them."""
+    from dbtool import digest
+
+    raw = conn.execute(CATALOG_SQL, {"schema": schema, "exclude": list(exclude)}).fetchone()[0]  # type: ignore[index]
+    tables = [_table(t) for t in (raw if isinstance(raw, list) else json.loads(raw))]
+    counts = digest.row_counts(conn, schema, [digest.Table(t.name, ()) for t in tables])
+    return [_with_rows(conn, schema, t, counts.get(t.name, 0)) for t in tables]
+
+
+def _with_rows(conn: psycopg.Connection[Any], schema: str, table: Table, rows: int) -> Table:
+    """`table` with the count of the rows its migrations inserted and, as text, their key columns,
+    which generated rows may reference."""
+    if not rows:
+        return table
+    from psycopg import sql
+
+    wanted = [c.name for c in table.columns if any(c.name in k.columns for k in table.constraints if k.kind in ("p", "u"))]
+    existing: dict[str, tuple[str, ...]] = {}
+    if wanted:
+        order = table.primary_key or tuple(wanted)
+        query = sql.SQL("SELECT {} FROM {} ORDER BY {} LIMIT %s").format(
+            sql.SQL(", ").join(sql.SQL("{}::text").format(sql.Identifier(c)) for c in wanted),
+            sql.Identifier(schema, table.name), sql.SQL(", ").join(map(sql.Identifier, order)),
+        )
+        found = conn.execute(query, (MAX_REFERENCED_ROWS,)).fetchall()
+        existing = {name: tuple(r[k] for r in found) for k, name in enumerate(wanted)}
+    return replace(table, rows=rows, existing=existing)
+
+
+def _table(raw: dict[str, Any]) -> Table:
+    return Table(
+        name=raw["name"],
+        columns=tuple(
+            Column(
+                name=c["name"], type=c["type"], base=c["base"], category=c["category"], typmod=c["typmod"],
+                element=c["element"], element_category=c["element_category"], labels=tuple(c["labels"] or ()),
+                not_null=bool(c["not_null"]), default=c["default"], identity=c["identity"] or "",
+                generated=c["generated"] or "", sequence=c["sequence"], domain_checks=tuple(c["domain_checks"] or ()),
+            )
+            for c in raw["columns"] or ()
+        ),
+        constraints=tuple(
+            Constraint(
+                name=k["name"], kind=k["kind"], definition=k["definition"], columns=tuple(k["columns"] or ()),
+                ref_table=k["ref_table"], ref_schema=k["ref_schema"], ref_columns=tuple(k["ref_columns"] or ()),
+                deferrable=bool(k["deferrable"]),
+            )
+            for k in raw["constraints"]
+        ),
+        unique_indexes=tuple(UniqueIndex(i["name"], tuple(i["columns"] or ()), bool(i["partial"])) for i in raw["unique_indexes"]),
+    )

@@ -1,0 +1,547 @@
+"""Pure: (catalog, profile) -> Plan: how many rows each table gets and one Rule per column, with why.
+
+A table whose constraints dbtool cannot satisfy by construction is not generated: it stays empty,
+with the tables whose NOT NULL foreign keys need it, and its `skipped` says why and what fixes it.
+Tables the migrations filled keep exactly their rows; generated rows may reference them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal, InvalidOperation
+from itertools import product
+
+from dbtool.catalog import Column, Table
+from dbtool.seed import checks
+from dbtool.seed.checks import Atom, Ref, Unsupported
+
+EPOCH_DATE = dt.date(2026, 1, 1)
+EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+INTEGER_BOUNDS = {"int2": (-(2**15), 2**15 - 1), "int4": (-(2**31), 2**31 - 1), "int8": (-(2**63), 2**63 - 1)}
+NUMERIC_KINDS = {"int2": "integer", "int4": "integer", "int8": "integer", "numeric": "decimal", "float4": "decimal",
+                 "float8": "decimal", "money": "decimal", "date": "date", "timestamp": "timestamp",
+                 "timestamptz": "timestamp", "time": "time", "interval": "interval"}
+TEXT_TYPES = {"text", "varchar", "bpchar", "citext", "name"}
+OTHER_KINDS = {"bool": "boolean", "uuid": "uuid", "json": "json", "jsonb": "json", "bytea": "bytea", "inet": "inet",
+               "cidr": "inet"}
+FLOAT_SCALE = 2  # real/double precision values are generated with two decimals
+MAX_COMBINATIONS = 256
+
+
+@dataclass
+class Domain:
+    """What a column's values may be, in raw units (integers; scaled decimals; days; seconds)."""
+
+    lo: int | None = None
+    hi: int | None = None
+    modulus: tuple[int, int] | None = None
+    excluded: set[object] = field(default_factory=set)
+    choices: tuple[object, ...] | None = None
+    min_length: int | None = None
+    max_length: int | None = None
+    pattern: str | None = None
+    case: str | None = None  # "lower" or "upper"
+    null: bool = False  # the chosen alternative needs NULL here
+    not_null: bool = False
+
+    def copy(self) -> Domain:
+        return replace(self, excluded=set(self.excluded))
+
+
+@dataclass(frozen=True)
+class Relation:
+    """`left op right` between two columns of a row: right is derived from left."""
+
+    left: str
+    op: str
+    right: str
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one column's values are made, and why (what `dbtool plan` prints)."""
+
+    column: str
+    kind: str  # key, integer, decimal, date, timestamp, time, interval, boolean, uuid, text, enum, json, bytea, inet, array, null, reference, derived
+    why: str
+    domain: Domain = field(default_factory=Domain, compare=False)
+    unique: bool = False
+    scale: int = 0  # decimals of a decimal column
+    text_kind: str = ""  # email, first_name, ... for text
+    length: int | None = None
+    labels: tuple[str, ...] = ()
+    element: str | None = None  # arrays: the element kind
+    ref_table: str | None = None  # reference: the parent table and column
+    ref_column: str | None = None
+    ref_group: str = ""  # columns of one composite foreign key share a parent row
+    ref_mode: str = "many"  # many (any parent row), one (row i: a unique FK), self (an earlier row), grid
+    grid: tuple[int, int] = (1, 1)  # grid mode: (stride, size) of this column's digit
+    source: str | None = None  # derived: the column it follows
+    op: str = ""  # derived: how it follows (<, <=, >, >=, =, <>)
+    timezone: bool = False
+
+
+@dataclass(frozen=True)
+class TablePlan:
+    """One table: its row count, the rules of the columns COPY writes, or why it is not generated."""
+
+    name: str
+    count: int
+    rules: tuple[Rule, ...] = ()
+    skipped: str | None = None  # one line: the constraint and the profile setting that fixes it
+    kept: int = 0  # rows the migrations inserted (the table is not generated)
+    existing: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+    @property
+    def generated(self) -> bool:
+        return self.skipped is None and not self.kept and self.count > 0
+
+    def rule(self, column: str) -> Rule:
+        return next(r for r in self.rules if r.column == column)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every table of the schema, in name order."""
+
+    tables: tuple[TablePlan, ...]
+
+    def table(self, name: str) -> TablePlan:
+        return next(t for t in self.tables if t.name == name)
+
+
+def plan(tables: list[Table], rows: int, per_table: dict[str, int] | None = None) -> Plan:
+    """Plan every table: `rows` each unless `per_table` says otherwise."""
+    per_table = per_table or {}
+    planned = {t.name: _plan_table(t, per_table.get(t.name, rows)) for t in tables}
+    by_name = {t.name: t for t in tables}
+    changed = True
+    while changed:  # a table whose NOT NULL foreign key points at a table that gets no rows gets none either
+        changed = False
+        for name, tp in planned.items():
+            if not tp.generated:
+                continue
+            updated = _resolve_references(tp, by_name[name], planned)
+            if updated != tp:
+                planned[name], changed = updated, True
+    return Plan(tuple(planned[t.name] for t in tables))
+
+
+def _skip(table: Table, reason: str) -> TablePlan:
+    return TablePlan(table.name, 0, skipped=reason)
+
+
+def _plan_table(table: Table, rows: int) -> TablePlan:
+    if table.rows:
+        return TablePlan(table.name, 0, kept=table.rows, existing=table.existing)
+    try:
+        domains, relations = _solve_checks(table)
+    except Unsupported as exc:
+        return _skip(table, f"{exc}; set tables.{table.name} = 0 in the profile to leave it empty on purpose")
+    unique = _unique_columns(table)
+    rules, cap = [], rows
+    fk_columns = {c for k in table.of_kind("f") for c in k.columns}
+    derived = {r.right: r for r in relations}
+    for column in table.columns:
+        if column.generated:
+            continue
+        domain = domains.get(column.name, Domain())
+        if column.not_null:
+            domain.not_null = True
+        if column.name in fk_columns:
+            rules.append(Rule(column.name, "reference", "foreign key", domain))  # resolved once every table is planned
+            continue
+        if column.name in derived and not domain.null:
+            r = derived[column.name]
+            kind = NUMERIC_KINDS.get(column.base, "")
+            if r.op not in ("=", "<>") and (not kind or kind != NUMERIC_KINDS.get(table.column(r.left).base)):
+                return _skip(table, f"CHECK {r.left} {r.op} {r.right} compares columns dbtool cannot order; "
+                                    f"set tables.{table.name} = 0 in the profile to leave it empty")
+            rules.append(Rule(column.name, "derived", f"CHECK {r.left} {r.op} {r.right}", domain, source=r.left, op=r.op,
+                              scale=_scale(column), timezone=column.base == "timestamptz", text_kind=kind))
+            continue
+        try:
+            rule, limit = _column_rule(table, column, domain, column.name in unique)
+        except Unsupported as exc:
+            return _skip(table, f"column {column.name}: {exc}; set tables.{table.name} = 0 in the profile to leave it empty")
+        rules.append(rule)
+        if limit is not None:
+            cap = min(cap, limit)
+    return TablePlan(table.name, max(cap, 0), _updated_after_created(table, rules))
+
+
+def _updated_after_created(table: Table, rules: list[Rule]) -> tuple[Rule, ...]:
+    """created_at <= updated_at when a table has both and no CHECK says otherwise."""
+    by_name = {r.column: r for r in rules}
+    created, updated = by_name.get("created_at"), by_name.get("updated_at")
+    if created and updated and created.kind == updated.kind == "timestamp" and not updated.domain.choices:
+        by_name["updated_at"] = replace(updated, kind="derived", why="not before created_at", source="created_at",
+                                        op="<=", text_kind="timestamp")
+    return tuple(by_name[r.column] for r in rules)
+
+
+def _scale(column: Column) -> int:
+    if column.base == "numeric":
+        return column.precision[1] if column.precision else 2
+    return FLOAT_SCALE if column.base in ("float4", "float8", "money") else 0
+
+
+def _unique_columns(table: Table) -> set[str]:
+    """Columns whose values must differ row to row for every unique key to hold (one per key suffices)."""
+    fk = {c for k in table.of_kind("f") for c in k.columns}
+    keys = [k.columns for k in table.constraints if k.kind in ("p", "u")]
+    keys += [i.columns for i in table.unique_indexes if "" not in i.columns]
+    # An expression index (lower(email)) names no column: make every text column it could use unique.
+    for index in table.unique_indexes:
+        if "" in index.columns:
+            keys += [(c,) for c in [x for x in index.columns if x] or [col.name for col in table.columns if col.base in TEXT_TYPES]]
+    unique: set[str] = set()
+    for key in keys:
+        own = [c for c in key if c not in fk]
+        if own:
+            unique.add(own[-1] if len(key) > 1 and own[-1] != own[0] and own[0] in unique else own[0])
+    return unique
+
+
+def _solve_checks(table: Table) -> tuple[dict[str, Domain], list[Relation]]:
+    """One alternative of every CHECK (and domain CHECK) that fits together, as domains and relations."""
+    parsed: list[tuple[str, list[list[Atom]]]] = []
+    for k in table.of_kind("c"):
+        parsed.append((k.name, checks.alternatives(_parse(k.name, k.definition))))
+    for column in table.columns:
+        for definition in column.domain_checks:
+            node = _parse(f"domain of {column.name}", definition.replace("VALUE", f'"{column.name}"'))
+            parsed.append((f"domain of {column.name}", checks.alternatives(node)))
+    columns = {c.name: c for c in table.columns}
+    options = [sorted(alts, key=len) for _, alts in parsed]
+    last_error = "no alternative fits"
+    for count, choice in enumerate(product(*options)):
+        if count >= MAX_COMBINATIONS:
+            break
+        try:
+            return _merge([a for alt in choice for a in alt], columns)
+        except Unsupported as exc:
+            last_error = str(exc)
+    names = ", ".join(name for name, _ in parsed)
+    raise Unsupported(f"CHECK {names}: {last_error}")
+
+
+def _parse(name: str, definition: str) -> checks.Node:
+    try:
+        return checks.parse(definition)
+    except Unsupported as exc:
+        raise Unsupported(f"CHECK {name} ({definition}) is not a supported shape: {exc}") from None
+
+
+def _merge(atoms: list[Atom], columns: dict[str, Column]) -> tuple[dict[str, Domain], list[Relation]]:
+    domains: dict[str, Domain] = {}
+    relations: list[Relation] = []
+    for atom in atoms:
+        name = atom.left.column
+        if name not in columns:
+            raise Unsupported(f"{name} is not a column")
+        column = columns[name]
+        domain = domains.setdefault(name, Domain())
+        if isinstance(atom.right, Ref):
+            other = atom.right.column
+            if other == name and atom.left.function in (None, "lower", "upper") and atom.op == "=":
+                case = atom.left.function or atom.right.function
+                if case:
+                    domain.case = case
+                continue
+            if other not in columns or atom.left.function or atom.right.function:
+                raise Unsupported(f"a comparison of {name} with {other}")
+            if any(r.right == other for r in relations) or other == name:
+                raise Unsupported(f"{other} follows two columns")
+            relations.append(Relation(name, atom.op, other))
+            continue
+        _restrict(domain, column, atom)
+    for name, domain in domains.items():
+        column = columns[name]
+        if domain.null and column.not_null:
+            raise Unsupported(f"{name} would have to be NULL but is NOT NULL")
+        if domain.lo is not None and domain.hi is not None and domain.lo > domain.hi:
+            raise Unsupported(f"no value of {name} fits every bound")
+        if domain.choices is not None and not [c for c in domain.choices if c not in domain.excluded]:
+            raise Unsupported(f"no value of {name} is allowed")
+    return domains, relations
+
+
+def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
+    op, value = atom.op, atom.right
+    if op == "null":
+        domain.null = True
+        return
+    if op == "notnull":
+        domain.not_null = True
+        return
+    if atom.left.function == "length":
+        if op not in ("=", "<", "<=", ">", ">=") or not isinstance(value, int):
+            raise Unsupported(f"length({column.name}) {op} {value!r}")
+        low, high = {"=": (value, value), "<": (None, value - 1), "<=": (None, value),
+                     ">": (value + 1, None), ">=": (value, None)}[op]
+        if low is not None:
+            domain.min_length = max(domain.min_length or 0, low)
+        if high is not None:
+            domain.max_length = high if domain.max_length is None else min(domain.max_length, high)
+        return
+    if atom.left.function in ("lower", "upper"):
+        domain.case = atom.left.function
+    if op == "mod":
+        modulus, remainder = value  # type: ignore[misc]
+        if NUMERIC_KINDS.get(column.base) != "integer" or not isinstance(remainder, int):
+            raise Unsupported(f"{column.name} % {modulus} on a {column.type} column")
+        domain.modulus = (modulus, remainder % modulus)
+        return
+    if op in ("~", "!~"):
+        if op == "!~" or not isinstance(value, str):
+            raise Unsupported(f"{column.name} {op} {value!r}")
+        domain.pattern = value
+        return
+    if op in ("in", "notin"):
+        raw = tuple(_raw(column, v) for v in value)  # type: ignore[union-attr]
+        if op == "in":
+            domain.choices = raw if domain.choices is None else tuple(v for v in domain.choices if v in raw)
+        else:
+            domain.excluded.update(raw)
+        return
+    raw_value = _raw(column, value)
+    if op == "=":
+        domain.choices = (raw_value,) if domain.choices is None else tuple(v for v in domain.choices if v == raw_value)
+    elif op == "<>":
+        domain.excluded.add(raw_value)
+    elif isinstance(raw_value, int) and NUMERIC_KINDS.get(column.base):
+        bound = {"<": ("hi", raw_value - 1), "<=": ("hi", raw_value), ">": ("lo", raw_value + 1), ">=": ("lo", raw_value)}[op]
+        current = getattr(domain, bound[0])
+        better = bound[1] if current is None else (min if bound[0] == "hi" else max)(current, bound[1])
+        setattr(domain, bound[0], better)
+    else:
+        raise Unsupported(f"{column.name} {op} {value!r} on a {column.type} column")
+
+
+def _raw(column: Column, value: object) -> object:
+    """A constant in the column's raw units (see Domain); text stays text."""
+    kind = NUMERIC_KINDS.get(column.base) or ("array" if column.category == "A" else None)
+    if kind is None:
+        if column.base == "bool":
+            return str(value).lower() in ("true", "t", "1", "yes", "on")
+        return str(value)
+    try:
+        if kind == "integer":
+            return int(Decimal(str(value)))
+        if kind == "decimal":
+            return int((Decimal(str(value)) * (10 ** _scale(column))).to_integral_value())
+        if kind == "date":
+            return (dt.date.fromisoformat(str(value)[:10]) - EPOCH_DATE).days
+        if kind == "timestamp":
+            moment = dt.datetime.fromisoformat(str(value).replace(" ", "T"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=dt.timezone.utc)
+            return int((moment - EPOCH).total_seconds())
+    except (InvalidOperation, ValueError):
+        pass
+    raise Unsupported(f"the constant {value!r} for a {column.type} column")
+
+
+NAME_HINTS: tuple[tuple[str, str], ...] = (
+    (r"e_?mail", "email"), (r"first_?name|given_?name", "first_name"), (r"last_?name|surname|family_?name", "last_name"),
+    (r"user_?name|login|handle", "username"), (r"(full_?)?name$|^display_?name", "name"), (r"phone|mobile|fax", "phone"),
+    (r"url|website|homepage|link", "url"), (r"city|town", "city"), (r"country", "country"), (r"street|address", "street"),
+    (r"zip|postal|postcode", "postal_code"), (r"currency", "currency"), (r"colou?r", "color"), (r"slug", "slug"),
+    (r"title|subject|headline", "title"), (r"description|notes?|comment|body|bio|summary|message|content", "sentence"),
+    (r"code|sku|ref", "code"), (r"password|secret|hash|token", "secret"),
+)
+INTEGER_HINTS: tuple[tuple[str, int, int], ...] = (
+    (r"age$", 18, 90), (r"year", 2000, 2030), (r"quantity|qty|count|number_of|num_", 1, 20),
+    (r"price|amount|cost|total|balance|cents|salary|fee", 0, 100_000), (r"rating|score|stars|rank|priority|level", 1, 5),
+    (r"percent|pct|ratio", 0, 100), (r"minutes|duration", 5, 240), (r"position|sort|order|seq", 0, 1000),
+)
+DEFAULT_INTEGER_RANGE = (0, 1000)
+DEFAULT_DAYS = (-365, 365)  # dates spread over two years around the epoch (2026-01-01)
+
+
+def _column_rule(table: Table, column: Column, domain: Domain, unique: bool) -> tuple[Rule, int | None]:
+    """The rule for a column that is neither a foreign key nor derived, and the row cap it implies."""
+    name = column.name.lower()
+    if domain.null:
+        return Rule(column.name, "null", "a CHECK alternative needs it NULL", domain), None
+    if column.category == "A":
+        element = NUMERIC_KINDS.get(column.element or "") or ("text" if (column.element or "") in TEXT_TYPES else None)
+        if element not in ("integer", "text") or domain.choices is not None or domain.pattern:
+            return _null_or_unsupported(column, domain, f"arrays of {column.element}")
+        return Rule(column.name, "array", f"{column.type}: a few {element} values", domain, element=element), None
+    if column.labels:
+        labels = tuple(label for label in column.labels if (domain.choices is None or label in domain.choices)
+                       and label not in domain.excluded)
+        if not labels:
+            raise Unsupported("no enum label satisfies its CHECKs")
+        return Rule(column.name, "enum", f"enum: {len(labels)} labels", domain, unique=unique, labels=labels), (
+            len(labels) if unique else None)
+    kind = NUMERIC_KINDS.get(column.base)
+    if kind:
+        return _numeric_rule(table, column, domain, unique, kind, name)
+    if column.base in TEXT_TYPES:
+        return _text_rule(column, domain, unique, name)
+    other = OTHER_KINDS.get(column.base)
+    if other:
+        if domain.choices is not None or domain.pattern:
+            choices = [c for c in (domain.choices or ()) if c not in domain.excluded]
+            if other == "boolean" and choices:
+                return Rule(column.name, "boolean", "CHECK fixes it", replace(domain, choices=tuple(choices))), 1 if unique else None
+            raise Unsupported(f"a CHECK on a {column.type} column")
+        cap = 2 if other == "boolean" and unique else None
+        return Rule(column.name, other, f"{column.type}", domain, unique=unique), cap
+    return _null_or_unsupported(column, domain, f"the type {column.type}")
+
+
+def _null_or_unsupported(column: Column, domain: Domain, what: str) -> tuple[Rule, int | None]:
+    if not column.not_null and not domain.not_null:
+        return Rule(column.name, "null", f"{what}: no generator, nullable, left NULL", domain), None
+    raise Unsupported(f"no generator for {what} and it is NOT NULL")
+
+
+def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, kind: str, name: str) -> tuple[Rule, int | None]:
+    scale = _scale(column)
+    is_key = unique and column.name in table.primary_key and kind == "integer" and domain.lo is None and domain.hi is None
+    if is_key or column.identity or (column.sequence and kind == "integer"):
+        return Rule(column.name, "key", "identity/serial/integer key: 1, 2, 3, ...", domain, unique=True), None
+    low, high = DEFAULT_INTEGER_RANGE
+    if kind == "integer":
+        low, high = next(((lo, hi) for pattern, lo, hi in INTEGER_HINTS if re.search(pattern, name)), (low, high))
+        bounds = INTEGER_BOUNDS[column.base]
+        domain.lo = bounds[0] if domain.lo is None and domain.hi is not None else domain.lo
+        domain.hi = bounds[1] if domain.hi is None and domain.lo is not None else domain.hi
+    elif kind == "decimal":
+        low, high = next(((lo, hi) for pattern, lo, hi in INTEGER_HINTS if re.search(pattern, name)), (0, 1000))
+        low, high = low * 10**scale, high * 10**scale
+        if column.precision:
+            limit = 10 ** column.precision[0] - 1
+            high = min(high, limit)
+            domain.hi = limit if domain.hi is None else min(domain.hi, limit)
+            domain.lo = -limit if domain.lo is None else max(domain.lo, -limit)
+    elif kind == "date":
+        low, high = ((-27_000, -7_300) if re.search(r"birth|dob", name) else DEFAULT_DAYS)
+    elif kind == "timestamp":
+        low, high = DEFAULT_DAYS[0] * 86_400, DEFAULT_DAYS[1] * 86_400
+    elif kind == "time":
+        low, high = 0, 86_399
+        domain.lo, domain.hi = max(domain.lo or 0, 0), min(86_399 if domain.hi is None else domain.hi, 86_399)
+    elif kind == "interval":
+        low, high = 60, 7 * 86_400
+    if unique and domain.lo is None and domain.hi is None and domain.choices is None:
+        # Unique values need room: a bijection of the row index over a wide range, not a guess's range.
+        low, high = {"integer": (1, INTEGER_BOUNDS[column.base][1] if column.base in INTEGER_BOUNDS else 2**31 - 1),
+                     "date": (-36_500, 36_500), "timestamp": (-3_153_600_000, 3_153_600_000)}.get(kind, (low, high))
+        if kind == "decimal":
+            high = 10 ** column.precision[0] - 1 if column.precision else 10**12
+    lo = domain.lo if domain.lo is not None else (low if domain.hi is None or low <= domain.hi else domain.hi - (high - low))
+    hi = domain.hi if domain.hi is not None else (high if high >= lo else lo + (high - low))
+    if domain.lo is None and domain.hi is None:
+        lo, hi = low, high
+    domain.lo, domain.hi = lo, hi
+    choices = None
+    if domain.choices is not None:
+        choices = tuple(c for c in domain.choices if c not in domain.excluded)
+        domain.choices = choices
+    span = len(choices) if choices is not None else _span(domain)
+    if span <= 0:
+        raise Unsupported(f"no value of {column.name} fits its bounds")
+    why = f"{column.type} in {_describe(domain, kind, scale)}"
+    return Rule(column.name, kind, why, domain, unique=unique, scale=scale, timezone=column.base == "timestamptz"), (
+        span if unique else None)
+
+
+def _span(domain: Domain) -> int:
+    assert domain.lo is not None and domain.hi is not None
+    if domain.modulus:
+        m, r = domain.modulus
+        first = domain.lo + ((r - domain.lo) % m)
+        return 0 if first > domain.hi else (domain.hi - first) // m + 1
+    return domain.hi - domain.lo + 1 - len([x for x in domain.excluded if isinstance(x, int) and domain.lo <= x <= domain.hi])
+
+
+def _describe(domain: Domain, kind: str, scale: int) -> str:
+    if domain.choices is not None:
+        return f"{{{', '.join(map(str, domain.choices))}}}"
+    unit = {"decimal": f" (x10^-{scale})", "date": " days from 2026-01-01", "timestamp": " s from 2026-01-01",
+            "time": " s of the day", "interval": " s"}.get(kind, "")
+    step = f" step {domain.modulus[0]}" if domain.modulus else ""
+    return f"[{domain.lo}, {domain.hi}]{step}{unit}"
+
+
+def _text_rule(column: Column, domain: Domain, unique: bool, name: str) -> tuple[Rule, int | None]:
+    length = column.length
+    if domain.max_length is not None:
+        length = domain.max_length if length is None else min(length, domain.max_length)
+    if domain.choices is not None:
+        choices = tuple(str(c) for c in domain.choices if c not in domain.excluded)
+        domain.choices = choices
+        return Rule(column.name, "text", f"CHECK: one of {len(choices)} values", domain, unique=unique, text_kind="choice",
+                    length=length), (len(choices) if unique else None)
+    if domain.pattern:
+        from dbtool.seed import patterns
+
+        try:
+            capacity = patterns.capacity(domain.pattern)
+        except patterns.PatternUnsupported as exc:
+            raise Unsupported(f"the pattern {domain.pattern!r}: {exc}") from None
+        return Rule(column.name, "text", f"CHECK pattern {domain.pattern}", domain, unique=unique, text_kind="pattern",
+                    length=length), (capacity if unique else None)
+    text_kind = next((k for pattern, k in NAME_HINTS if re.search(pattern, name)), "words")
+    if column.base == "bpchar" and length is not None and length <= 3:
+        text_kind = "code"
+    why = f"{column.type}: looks like {text_kind.replace('_', ' ')}" + (" (unique)" if unique else "")
+    cap = 36 ** length if unique and length is not None and length < 8 else None
+    return Rule(column.name, "text", why, domain, unique=unique, text_kind=text_kind, length=length), cap
+
+
+def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePlan]) -> TablePlan:
+    """Point each foreign key column at its parent's rule; cap or skip the table when parents fall short."""
+    rules = {r.column: r for r in tp.rules}
+    count = tp.count
+    keys = [k for k in table.of_kind("f")]
+    unique_sets = [set(k.columns) for k in table.constraints if k.kind in ("p", "u")]
+    unique_sets += [set(i.columns) for i in table.unique_indexes if "" not in i.columns]
+    grid_keys = [k for k in keys if any(set(k.columns) < s or set(k.columns) == s for s in unique_sets)]
+    for key in keys:
+        parent = planned.get(key.ref_table or "")
+        nullable = not any(table.column(c).not_null for c in key.columns)
+        other_schema = key.ref_schema not in (None, "") and parent is None
+        parent_rows = (parent.kept or parent.count if parent and (parent.generated or parent.kept) else 0)
+        if key.ref_table == table.name:
+            parent_rows = count
+        if other_schema or parent_rows == 0:
+            if nullable:
+                for c in key.columns:
+                    rules[c] = Rule(c, "null", f"foreign key to {key.ref_table}, which gets no rows", rules[c].domain)
+                continue
+            return replace(tp, count=0, rules=(), skipped=f"it needs rows in {key.ref_table} (foreign key {key.name})")
+        if parent and parent.kept and any(c not in parent.existing for c in key.ref_columns):
+            return replace(tp, count=0, rules=(), skipped=f"foreign key {key.name} points at columns of {key.ref_table} dbtool did not read")
+        mode = "self" if key.ref_table == table.name else "many"
+        exact = any(set(key.columns) == s for s in unique_sets)
+        if exact and mode == "many":
+            mode = "one"
+            count = min(count, parent_rows)
+        for c, ref in zip(key.columns, key.ref_columns):
+            rules[c] = Rule(c, "reference", f"foreign key {key.name} -> {key.ref_table}.{ref} ({mode})", rules[c].domain,
+                            ref_table=key.ref_table, ref_column=ref, ref_group=key.name, ref_mode=mode)
+    # A unique key made only of foreign keys (a link table): enumerate parent combinations.
+    for s in unique_sets:
+        members = [k for k in grid_keys if set(k.columns) <= s]
+        if len(members) < 2 or any(rules[c].kind != "reference" or rules[c].ref_mode != "many" for k in members for c in k.columns):
+            continue
+        if any(c not in {x for k in members for x in k.columns} for c in s):
+            continue
+        stride = 1
+        for k in members:
+            parent = planned[k.ref_table or ""]
+            size = parent.kept or parent.count
+            for c in k.columns:
+                rules[c] = replace(rules[c], ref_mode="grid", grid=(stride, size))
+            stride *= size
+        count = min(count, stride)
+    rules_tuple = tuple(rules[r.column] for r in tp.rules)
+    return replace(tp, count=count, rules=rules_tuple)

@@ -1,0 +1,340 @@
+"""Pure, vectorized: the values of a planned column for any rows, keyed by (seed, table, column, row).
+
+Every draw comes from Mulberry32 seeded by (seed, table, column, purpose) and counted by the row
+index, so a column's values never depend on other columns, other tables or the order of work:
+adding a column or a table changes nothing else. Unique values are a bijection of the row index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from dbtool.seed import patterns, words
+from dbtool.seed.columns import mulberry32_array
+from dbtool.seed.plan import Plan, Rule, TablePlan
+
+NULL = "\\N"  # COPY text's NULL
+RAW_KINDS = {"key", "integer", "decimal", "date", "timestamp", "time", "interval", "boolean"}
+DERIVED_SPREAD = {"integer": 100, "decimal": 100, "date": 30, "timestamp": 30 * 86_400, "time": 3_600, "interval": 3_600}
+MAX_DRAW_SPAN = 1 << 31
+EPOCH_DAY = np.datetime64("2026-01-01", "D")
+EPOCH_SECOND = np.datetime64("2026-01-01T00:00:00", "s")
+COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def key32(*parts: str) -> int:
+    """A stable 32-bit key for names (blake2b: the same on every machine and Python)."""
+    return int.from_bytes(hashlib.blake2b("\0".join(parts).encode(), digest_size=4).digest(), "big")
+
+
+def draws(seed: int, rows: np.ndarray, *where: str) -> np.ndarray:
+    """One 32-bit draw per row for the purpose named by `where` (table, column, ...)."""
+    stream_seed = (seed * 0x9E3779B1 + key32(*where)) & 0xFFFFFFFF
+    return mulberry32_array(stream_seed, rows.astype(np.uint64))
+
+
+def permute(rows: np.ndarray, span: int, key: int) -> np.ndarray:
+    """A bijection of [0, span) applied to `rows` (< span): distinct rows get distinct numbers."""
+    if span <= 1:
+        return np.zeros(len(rows), dtype=object if span > MAX_DRAW_SPAN else np.int64)
+    a = (key | 1) % span or 1
+    while math.gcd(a, span) != 1:
+        a += 1
+    b = key % span
+    if span < (1 << 31):
+        return (rows.astype(np.int64) * a + b) % span
+    return np.array([(int(r) * a + b) % span for r in rows.tolist()], dtype=object)
+
+
+def chunk_text(plan: Plan, table: TablePlan, seed: int, first: int, count: int) -> str:
+    """COPY text of rows first..first+count-1 of `table`, columns in rule order."""
+    rows = np.arange(first, first + count, dtype=np.int64)
+    memo: dict[str, list[str]] = {}
+    raws: dict[str, np.ndarray] = {}
+    columns = [_text(plan, table, rule, seed, rows, memo, raws) for rule in table.rules]
+    if not columns:
+        return "\n" * count
+    return "\n".join(map("\t".join, zip(*columns))) + "\n"
+
+
+def _text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray,
+          memo: dict[str, list[str]], raws: dict[str, np.ndarray]) -> list[str]:
+    if rule.column in memo:
+        return memo[rule.column]
+    if rule.kind == "derived":
+        source = table.rule(rule.source or "")
+        if source.kind in RAW_KINDS or source.kind == "derived":
+            base = _raw(plan, table, source, seed, rows, memo, raws)
+            values = _formatted(rule, _derive(rule, base, seed, table.name, rows))
+        else:
+            base_text = _text(plan, table, source, seed, rows, memo, raws)
+            values = [v if rule.op in ("=", "<=", ">=") else v + "~" for v in base_text]
+    elif rule.kind in RAW_KINDS:
+        values = _formatted(rule, _raw(plan, table, rule, seed, rows, memo, raws))
+    else:
+        values = column_text(plan, table, rule, seed, rows)
+    memo[rule.column] = values
+    return values
+
+
+def _raw(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray,
+         memo: dict[str, list[str]], raws: dict[str, np.ndarray]) -> np.ndarray:
+    if rule.column in raws:
+        return raws[rule.column]
+    if rule.kind == "derived":
+        source = table.rule(rule.source or "")
+        value = _derive(rule, _raw(plan, table, source, seed, rows, memo, raws), seed, table.name, rows)
+    else:
+        value = raw_values(rule, seed, table.name, rows)
+    raws[rule.column] = value
+    return value
+
+
+def _derive(rule: Rule, base: np.ndarray, seed: int, table: str, rows: np.ndarray) -> np.ndarray:
+    spread = DERIVED_SPREAD.get(rule.text_kind, 100) * (10**rule.scale if rule.text_kind == "decimal" else 1)
+    step = (draws(seed, rows, table, rule.column, "delta") % np.uint64(spread)).astype(np.int64)
+    base = base.astype(np.int64)
+    return {"<": base + 1 + step, "<=": base + step, ">": base - 1 - step, ">=": base - step,
+            "=": base, "<>": base + 1 + step}[rule.op]
+
+
+def raw_values(rule: Rule, seed: int, table: str, rows: np.ndarray) -> np.ndarray:
+    """Integers for the numeric-like kinds: values, scaled decimals, days, seconds, 0/1."""
+    if rule.kind == "key":
+        return rows.astype(np.int64) + 1
+    d = rule.domain
+    if rule.kind == "boolean":
+        if d.choices:
+            return np.full(len(rows), 1 if d.choices[0] else 0, dtype=np.int64)
+        bits = draws(seed, rows, table, rule.column)
+        likely_true = any(h in rule.column.lower() for h in ("active", "enabled", "visible", "verified"))
+        return ((bits % np.uint64(10)) < np.uint64(8)).astype(np.int64) if likely_true else (bits & np.uint64(1)).astype(np.int64)
+    if d.choices is not None:
+        choices = np.array(sorted(d.choices), dtype=object)  # type: ignore[type-var]
+        picks = permute(rows, len(choices), key32(table, rule.column)) if rule.unique else (
+            draws(seed, rows, table, rule.column) % np.uint64(len(choices))).astype(np.int64)
+        return choices[np.asarray(picks, dtype=np.int64)]
+    assert d.lo is not None and d.hi is not None
+    m, r = d.modulus or (1, 0)
+    first = d.lo + ((r - d.lo) % m)
+    span = (d.hi - first) // m + 1
+    if rule.unique:
+        n = permute(rows, span, key32(table, rule.column, str(seed)))
+    else:
+        n = (draws(seed, rows, table, rule.column) % np.uint64(min(span, MAX_DRAW_SPAN))).astype(np.int64)
+    values = n * m + first if span < MAX_DRAW_SPAN else np.array([int(x) * m + first for x in n], dtype=object)
+    for excluded in sorted(x for x in d.excluded if isinstance(x, int)):
+        if (excluded - first) % m == 0:
+            values = np.where(values >= excluded, values + m, values)
+    return values
+
+
+def _formatted(rule: Rule, raw: np.ndarray) -> list[str]:
+    kind = rule.text_kind if rule.kind == "derived" else rule.kind
+    if kind in ("key", "integer"):
+        return [str(int(v)) for v in raw.tolist()]
+    if kind == "boolean":
+        return ["t" if v else "f" for v in raw.tolist()]
+    if kind == "decimal":
+        return [_decimal(int(v), rule.scale) for v in raw.tolist()]
+    if kind == "date":
+        return np.datetime_as_string(EPOCH_DAY + raw.astype(np.int64).astype("timedelta64[D]"), unit="D").tolist()
+    if kind == "timestamp":
+        text = np.datetime_as_string(EPOCH_SECOND + raw.astype(np.int64).astype("timedelta64[s]"), unit="s").tolist()
+        return [t + "Z" for t in text] if rule.timezone else text
+    if kind == "time":
+        return [f"{v // 3600 % 24:02d}:{v // 60 % 60:02d}:{v % 60:02d}" for v in raw.astype(np.int64).tolist()]
+    if kind == "interval":
+        return [f"{v} seconds" for v in raw.astype(np.int64).tolist()]
+    raise ValueError(f"no format for {kind}")
+
+
+def _decimal(value: int, scale: int) -> str:
+    if scale == 0:
+        return str(value)
+    sign, digits = ("-" if value < 0 else ""), str(abs(value)).rjust(scale + 1, "0")
+    return f"{sign}{digits[:-scale]}.{digits[-scale:]}"
+
+
+def column_text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray) -> list[str]:
+    """COPY text of a column that is not numeric-like (or any column, through its raw values)."""
+    kind = rule.kind
+    if kind in RAW_KINDS:
+        return _formatted(rule, raw_values(rule, seed, table.name, rows))
+    if kind == "null":
+        return [NULL] * len(rows)
+    if kind == "reference":
+        return _reference(plan, table, rule, seed, rows)
+    if kind == "enum":
+        picks = permute(rows, len(rule.labels), key32(table.name, rule.column)) if rule.unique else (
+            draws(seed, rows, table.name, rule.column) % np.uint64(len(rule.labels))).astype(np.int64)
+        return [rule.labels[int(p)].translate(COPY_ESCAPES) for p in np.asarray(picks).tolist()]
+    if kind == "uuid":
+        return _uuids(seed, table.name, rule, rows)
+    if kind == "text":
+        return _texts(seed, table.name, rule, rows)
+    if kind == "json":
+        values = draws(seed, rows, table.name, rule.column) % np.uint64(1000)
+        return [f'{{"{rule.column}": {int(v)}}}' for v in values.tolist()]
+    if kind == "bytea":
+        bits = draws(seed, rows, table.name, rule.column)
+        return [f"\\\\x{int(b):08x}{int(r):08x}" for b, r in zip(bits.tolist(), rows.tolist())]
+    if kind == "inet":
+        n = rows if rule.unique else draws(seed, rows, table.name, rule.column) % np.uint64(1 << 24)
+        return [f"10.{v >> 16 & 255}.{v >> 8 & 255}.{v & 255}" for v in np.asarray(n, dtype=np.int64).tolist()]
+    if kind == "array":
+        sizes = draws(seed, rows, table.name, rule.column, "size") % np.uint64(3) + np.uint64(1)
+        values = draws(seed, rows, table.name, rule.column) % np.uint64(100)
+        if rule.element == "integer":
+            return ["{" + ",".join(str((int(v) + k * 7) % 100) for k in range(int(s))) + "}" for v, s in zip(values.tolist(), sizes.tolist())]
+        return ["{" + ",".join(words.WORDS[(int(v) + k) % len(words.WORDS)] for k in range(int(s))) + "}"
+                for v, s in zip(values.tolist(), sizes.tolist())]
+    raise ValueError(f"no generator for rule kind {kind}")
+
+
+def _uuids(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
+    a, b, c, d = (draws(seed, rows, table, rule.column, str(k)) for k in range(4))
+    if rule.unique:  # the last word is a bijection of the row index: no two rows share a UUID
+        d = np.asarray(permute(rows, 1 << 32, key32(table, rule.column)), dtype=np.uint64)
+    b = (b & np.uint64(0xFFFF0FFF)) | np.uint64(0x00008000)  # version 8
+    c = (c & np.uint64(0x3FFFFFFF)) | np.uint64(0x80000000)  # RFC variant
+    hexed = np.stack([a, b, c, d], axis=1).astype(">u4").tobytes().hex()
+    return [hexed[k:k + 32] for k in range(0, len(hexed), 32)]
+
+
+def _reference(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray) -> list[str]:
+    parent = plan.table(rule.ref_table or "")
+    size = parent.kept or parent.count
+    mode = rule.ref_mode
+    if mode == "one":
+        picks = rows.astype(np.int64)
+    elif mode == "grid":
+        stride, size = rule.grid
+        picks = (rows.astype(np.int64) // stride) % size
+    else:
+        bits = draws(seed, rows, table.name, rule.ref_group, "parent")
+        if mode == "self":  # an earlier row (a tree); row 0 points at itself or at nothing
+            picks = np.where(rows > 0, (bits % np.maximum(rows, 1).astype(np.uint64)).astype(np.int64), 0)
+        else:
+            picks = (bits % np.uint64(size)).astype(np.int64)
+    if parent.kept:
+        column = parent.existing[rule.ref_column or ""]
+        values = [column[int(p) % len(column)].translate(COPY_ESCAPES) for p in picks.tolist()]
+    else:
+        values = chunk_column(plan, parent, rule.ref_column or "", seed, picks)
+    if mode == "self" and not rule.domain.not_null:
+        values = [NULL if r == 0 else v for r, v in zip(rows.tolist(), values)]
+    return values
+
+
+def chunk_column(plan: Plan, table: TablePlan, column: str, seed: int, rows: np.ndarray) -> list[str]:
+    """The COPY text of one column of `table` at `rows` (what a foreign key to it copies)."""
+    return _text(plan, table, table.rule(column), seed, rows, {}, {})
+
+
+def _texts(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
+    d = rule.domain
+    if rule.text_kind == "choice":
+        choices = sorted(str(c) for c in d.choices or ())
+        picks = permute(rows, len(choices), key32(table, rule.column)) if rule.unique else (
+            draws(seed, rows, table, rule.column) % np.uint64(len(choices))).astype(np.int64)
+        values = [choices[int(p)] for p in np.asarray(picks).tolist()]
+    elif rule.text_kind == "pattern":
+        cap = patterns.capacity(d.pattern or "")
+        numbers = permute(rows, cap, key32(table, rule.column)) if rule.unique else draws(seed, rows, table, rule.column)
+        values = [patterns.value(d.pattern or "", int(n)) for n in np.asarray(numbers).tolist()]
+    else:
+        values = _looks_like(seed, table, rule, rows)
+    if d.case == "lower":
+        values = [v.lower() for v in values]
+    elif d.case == "upper":
+        values = [v.upper() for v in values]
+    if d.min_length:
+        values = [v.ljust(d.min_length, "x") for v in values]
+    if rule.length is not None and rule.text_kind not in ("choice", "pattern"):
+        values = [v[:rule.length] for v in values]
+    if d.excluded:
+        values = [v + "~" if v in d.excluded else v for v in values]
+    return [v.translate(COPY_ESCAPES) for v in values]
+
+
+def _pick(options: Sequence[str], seed: int, rows: np.ndarray, *where: str) -> list[str]:
+    table = np.array(options, dtype=object)
+    return table[(draws(seed, rows, *where) % np.uint64(len(options))).astype(np.int64)].tolist()
+
+
+def _base36(n: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = digits[r] + out
+        if not n:
+            return out
+
+
+def _looks_like(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
+    """Text shaped by what the column's name says it holds; unique ones carry the row number."""
+    kind, column = rule.text_kind, rule.column
+    numbers = rows.tolist()
+    first = _pick(words.FIRST_NAMES, seed, rows, table, column, "first")
+    last = _pick(words.LAST_NAMES, seed, rows, table, column, "last")
+    suffix = [_base36(n) for n in numbers] if rule.unique else [""] * len(numbers)
+    if kind == "email":
+        domain = _pick(words.DOMAINS, seed, rows, table, column, "domain")
+        tag = [str(n) for n in numbers]  # emails are unique in practice, so always numbered
+        values = [f"{f.lower()}.{g.lower()}{t}@{dm}" for f, g, t, dm in zip(first, last, tag, domain)]
+    elif kind == "first_name":
+        values = [f + (f" {s}" if s else "") for f, s in zip(first, suffix)]
+    elif kind == "last_name":
+        values = [g + (f" {s}" if s else "") for g, s in zip(last, suffix)]
+    elif kind == "name":
+        values = [f"{f} {g}" + (f" {s}" if s else "") for f, g, s in zip(first, last, suffix)]
+    elif kind == "username":
+        values = [f"{f.lower()}_{g.lower()}{n}" for f, g, n in zip(first, last, numbers)]
+    elif kind == "phone":
+        bits = draws(seed, rows, table, column)
+        values = [f"+1-555-{int(b) % 1000:03d}-{n % 10000:04d}" for b, n in zip(bits.tolist(), numbers)]
+    elif kind == "url":
+        values = [f"https://{w}.example.test/{n}" for w, n in zip(_pick(words.WORDS, seed, rows, table, column), numbers)]
+    elif kind == "city":
+        values = [c + (f" {s}" if s else "") for c, s in zip(_pick(words.CITIES, seed, rows, table, column), suffix)]
+    elif kind == "country":
+        values = [c + s for c, s in zip(_pick(words.COUNTRIES, seed, rows, table, column), suffix)]
+    elif kind == "street":
+        bits = draws(seed, rows, table, column, "number")
+        values = [f"{int(b) % 200 + 1} {s}" + (f" #{x}" if x else "")
+                  for b, s, x in zip(bits.tolist(), _pick(words.STREETS, seed, rows, table, column), suffix)]
+    elif kind == "postal_code":
+        values = [f"{n:05d}" if rule.unique else f"{int(b) % 100000:05d}" for n, b in zip(numbers, draws(seed, rows, table, column).tolist())]
+    elif kind == "currency":
+        values = [c + s for c, s in zip(_pick(words.CURRENCIES, seed, rows, table, column), suffix)]
+    elif kind == "color":
+        values = [c + s for c, s in zip(_pick(words.COLORS, seed, rows, table, column), suffix)]
+    elif kind == "code":
+        values = [_base36(n).upper().rjust(4, "0") if rule.unique else _base36(int(b) % 1_679_616).upper().rjust(4, "0")
+                  for n, b in zip(numbers, draws(seed, rows, table, column).tolist())]
+    elif kind == "secret":
+        bits = draws(seed, rows, table, column)
+        values = [f"dev-only-{int(b):08x}{s}" for b, s in zip(bits.tolist(), suffix)]
+    else:
+        one = _pick(words.WORDS, seed, rows, table, column, "w1")
+        two = _pick(words.WORDS, seed, rows, table, column, "w2")
+        if kind == "slug":
+            values = [f"{a}-{b}" + (f"-{s}" if s else "") for a, b, s in zip(one, two, suffix)]
+        elif kind == "title":
+            values = [f"{a.title()} {b}" + (f" {s}" if s else "") for a, b, s in zip(one, two, suffix)]
+        elif kind == "sentence":
+            three = _pick(words.WORDS, seed, rows, table, column, "w3")
+            values = [f"{a.title()} {b} {c}." + (f" {s}" if s else "") for a, b, c, s in zip(one, two, three, suffix)]
+        else:
+            values = [f"{a} {b}" + (f" {s}" if s else "") for a, b, s in zip(one, two, suffix)]
+    if rule.unique and rule.length is not None:
+        # A short column cannot hold a name and a number: keep what makes each row different.
+        values = [v if len(v) <= rule.length else _base36(n)[-rule.length:].rjust(min(rule.length, 4), "0")
+                  for v, n in zip(values, numbers)]
+    return values
