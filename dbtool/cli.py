@@ -131,6 +131,9 @@ def _with_file(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str],
         if source == "default" and name in file.values:
             merged[name], source = file.values[name], "file"
         sources[name] = source
+    if "profiles" in file.values:
+        merged["profiles"] = file.values["profiles"]  # file-only: profiles of the team's own project
+        sources["profiles"] = "file"
     return merged, sources, file.path
 
 
@@ -374,6 +377,29 @@ verify_cmd.__doc__ = "Check that the live data is exactly the recorded seed (exi
 app.command("verify")(verify_cmd)
 
 
+@app.command("plan")
+def plan_cmd(
+    database_url: DatabaseUrl = None,
+    profile: Profile = "dev",
+    scale: Scale = 1,
+    schema: Schema = "public",
+    alembic_config: AlembicConfig = None,
+    as_json: AsJson = False,
+) -> None:
+    """Show what a reset would generate: rows per table, and per column the rule chosen and why (reads the migrated schema)."""
+    reporter = _reporter("text", as_json)
+
+    def action() -> Any:
+        from dbtool.explain import explain
+
+        settings = _settings(reporter, start_local=False, database_url=database_url, profile=profile, scale=scale,
+                             schema=schema, alembic_config=alembic_config)
+        return explain(settings)
+
+    document = _run(reporter, action)
+    reporter.result(_render(document), document)
+
+
 @app.command()
 def init(alembic_config: AlembicConfig = None) -> None:
     """Write dbtool's settings, with their defaults, next to an existing Alembic project."""
@@ -400,21 +426,38 @@ def init(alembic_config: AlembicConfig = None) -> None:
 
 
 @app.command()
-def profiles(as_json: AsJson = False) -> None:
-    """List the seed profiles and their row counts."""
+def profiles(alembic_config: AlembicConfig = None, as_json: AsJson = False) -> None:
+    """List the seed profiles and their row counts (the example's, or your project's)."""
     from dbtool.report import Reporter
-    from dbtool.seed.profiles import PROFILES
+    from dbtool.seed.profiles import GENERIC_ROWS, PROFILES
 
-    rows = {
-        p.name: {"description": p.description, "staff": p.staff, "services": p.services, "clients": p.clients,
-                 "pets": p.pets, "invoices": p.invoices, "visits": p.visits, "days": p.days}
-        for p in PROFILES.values()
-    }
-    text = "\n".join(
-        f"{name:6} {r['clients']:>6} clients {r['pets']:>6} pets {r['invoices']:>7} invoices  {r['description']}"
-        for name, r in rows.items()
-    )
-    Reporter("text", as_json).result(text, {"profiles": rows})
+    reporter = Reporter("text", as_json)
+
+    def action() -> Any:
+        from dbtool import migrate
+
+        options, _, _ = _with_file({"alembic_config": alembic_config})
+        settings = Settings.from_options(**options)
+        if migrate.is_example(settings.project):
+            rows = {p.name: {"description": p.description, "staff": p.staff, "services": p.services, "clients": p.clients,
+                             "pets": p.pets, "invoices": p.invoices, "visits": p.visits, "days": p.days}
+                    for p in PROFILES.values()}
+            text = "\n".join(f"{name:6} {r['clients']:>6} clients {r['pets']:>6} pets {r['invoices']:>7} invoices  "
+                             f"{r['description']}" for name, r in rows.items())
+            return text, {"profiles": rows}
+        found: dict[str, dict[str, Any]] = {name: {"rows": n, "tables": {}} for name, n in GENERIC_ROWS.items()}
+        found["load"]["rows"] = f"{GENERIC_ROWS['load']} x --scale"
+        for name, own in settings.profiles.items():
+            found.setdefault(name, {"rows": GENERIC_ROWS["dev"], "tables": {}})
+            if own.rows is not None:
+                found[name]["rows"] = own.rows
+            found[name]["tables"] = {t: c if isinstance(c, int) else f"{c[0]} per {c[1]}" for t, c in own.tables.items()}
+        text = "\n".join(f"{name:6} {r['rows']} rows per table"
+                         + "".join(f"; {t}: {c}" for t, c in r["tables"].items()) for name, r in found.items())
+        return text, {"profiles": found}
+
+    text, document = _run(reporter, action)
+    reporter.result(text, document)
 
 
 @app.command("config")
@@ -444,12 +487,14 @@ def config_cmd(
             alembic_config=alembic_config,
         ))
         options["log_format"] = reporter.log_format  # already taken from the file by _reporter
-        settings = Settings.from_options(**{k: v for k, v in options.items() if k != "log_format"})  # invalid: exit 2
+        profiles = options.pop("profiles", {})
+        settings = Settings.from_options(**{k: v for k, v in options.items() if k != "log_format"}, profiles=profiles)
         if options["database_url"] is not None:
             options["database_url"] = mask_url(options["database_url"])
         return {
             "file": str(path) if path else None,
             "project": str(settings.project),
+            "project_profiles": sorted(profiles),
             "settings": {k.replace("_", "-"): {"value": v, "source": sources[k]} for k, v in options.items()},
         }
 

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from dbtool.errors import ConfigError
 from dbtool.project import Project, find_project
-from dbtool.seed.profiles import PROFILES, MAX_SCALE
+from dbtool.seed.profiles import MAX_SCALE, PROFILES, ProjectProfile
 
 ADVISORY_LOCK_KEY = 0x47524F4F  # 1196576591, the key the original scripts used
 DEFAULT_POOL_MAX = 6
@@ -65,6 +65,7 @@ class Settings:
     connect_timeout: float = 10.0
     alembic_config: str | None = None  # the project's alembic.ini or pyproject.toml; None: look in the cwd
     strict: bool = False  # a table that cannot be filled automatically is an error (exit 2), not a note
+    profiles: dict[str, ProjectProfile] = field(default_factory=dict, compare=False)  # [tool.dbtool.profiles.*]
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -113,8 +114,9 @@ class Settings:
             raise ConfigError(f"--lock-key {self.lock_key} does not fit a Postgres bigint; use a 64-bit signed integer")
         if not 0 <= self.seed <= MAX_SEED:
             raise ConfigError(f"--seed {self.seed} is out of range; use 0..{MAX_SEED} (Mulberry32 has a 32-bit state)")
-        if self.profile not in PROFILES:
-            raise ConfigError(f"unknown profile {self.profile!r}; choose one of: {', '.join(PROFILES)}")
+        if self.profile not in PROFILES and self.profile not in self.profiles:
+            known = [*PROFILES, *(p for p in self.profiles if p not in PROFILES)]
+            raise ConfigError(f"unknown profile {self.profile!r}; choose one of: {', '.join(known)}")
         if not 1 <= self.scale <= MAX_SCALE:
             raise ConfigError(f"--scale {self.scale} is out of range; use 1..{MAX_SCALE}")
         if not 0 <= self.workers <= MAX_WORKERS:

@@ -162,7 +162,9 @@ def _seed_any_schema(conn: psycopg.Connection, settings: Settings, reporter: Rep
     with reporter.step("seed") as step:
         exclude = [*BOOKKEEPING_TABLES, migrate.table_of(version_table, settings.schema)]
         tables = catalog.read(conn, settings.schema, exclude)
-        planned = plan.plan(tables, generic_rows(settings.profile, settings.scale))
+        own = settings.profiles.get(settings.profile)
+        planned = plan.plan(tables, generic_rows(settings.profile, settings.scale, settings.profiles),
+                            own.counts(settings.scale) if own else None)
         skipped = [t for t in planned.tables if t.skipped]
         for t in skipped:
             reporter.note(f"{t.name}: left empty: {t.skipped}", table=t.name, skipped=t.skipped)

@@ -57,6 +57,14 @@ def parse_settings(table: dict[str, Any], origin: str) -> dict[str, Any]:
     """Option name -> value for one dbtool table; ConfigError (exit 2) on an unknown key or a wrong type."""
     values: dict[str, Any] = {}
     for key, value in table.items():
+        if key == "profiles":
+            from dbtool.seed.profiles import parse_profiles
+
+            try:
+                values["profiles"] = parse_profiles(value, origin)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            continue
         if key not in FILE_KEYS:
             raise ConfigError(f"{origin}: unknown setting {key!r}{_hint(key, origin)}; known: {', '.join(FILE_KEYS)}")
         name, types = FILE_KEYS[key]

@@ -112,10 +112,32 @@ class Plan:
         return next(t for t in self.tables if t.name == name)
 
 
-def plan(tables: list[Table], rows: int, per_table: dict[str, int] | None = None) -> Plan:
-    """Plan every table: `rows` each unless `per_table` says otherwise."""
+def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, str]] | None = None) -> Plan:
+    """Plan every table: `rows` each unless `per_table` gives a count or (N, parent): N per parent row."""
     per_table = per_table or {}
-    planned = {t.name: _plan_table(t, per_table.get(t.name, rows)) for t in tables}
+    planned: dict[str, TablePlan] = {}
+    pending, waits = list(tables), 0
+    while pending:  # a table counted per parent row is planned after its parent
+        table = pending.pop(0)
+        if waits > len(pending):  # every table left waits for another one: their counts form a cycle
+            planned[table.name] = _skip(table, "its profile count is per a table counted per it")
+            continue
+        wanted = per_table.get(table.name, rows)
+        if isinstance(wanted, tuple):
+            n, parent = wanted
+            if parent not in {t.name for t in tables}:
+                planned[table.name] = _skip(table, f"its profile count names {parent}, which is not a table")
+                continue
+            if parent not in planned:
+                if parent == table.name or all(t.name != parent for t in pending):
+                    planned[table.name] = _skip(table, f"its profile count is per {parent}, which is counted per it")
+                    continue
+                pending.append(table)
+                waits += 1
+                continue
+            wanted = n * (planned[parent].kept or planned[parent].count)
+        waits = 0
+        planned[table.name] = _plan_table(table, wanted) if wanted else TablePlan(table.name, 0)
     by_name = {t.name: t for t in tables}
     changed = True
     while changed:  # a table whose NOT NULL foreign key points at a table that gets no rows gets none either

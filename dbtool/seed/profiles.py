@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 # Bump whenever the same (seed, profile, scale) would produce different rows: it is recorded in
 # dbtool_meta and hashed into the digest, so old and new data are never mistaken for each other.
@@ -25,9 +26,52 @@ TABLES = (
 GENERIC_ROWS = {"ci": 10, "dev": 100, "demo": 1000, "load": 1000}
 
 
-def generic_rows(profile: str, scale: int) -> int:
+def generic_rows(profile: str, scale: int, custom: dict[str, ProjectProfile] | None = None) -> int:
     """Rows per table of a generated schema for `profile` at `scale`."""
-    return GENERIC_ROWS[profile] * scale
+    own = (custom or {}).get(profile)
+    if own is not None and own.rows is not None:
+        return own.rows * scale
+    return GENERIC_ROWS.get(profile, GENERIC_ROWS["dev"]) * scale
+
+
+PER_PARENT = re.compile(r"\s*(\d+)\s+per\s+([A-Za-z_][A-Za-z0-9_]*)\s*")
+
+
+@dataclass(frozen=True)
+class ProjectProfile:
+    """A profile of a team's own project: rows per table by default, and per table (a count, or N per parent row)."""
+
+    rows: int | None = None
+    tables: dict[str, int | tuple[int, str]] = field(default_factory=dict)
+
+    def counts(self, scale: int) -> dict[str, int | tuple[int, str]]:
+        """Per-table counts at `scale` (N per parent stays N: the parent scales)."""
+        return {t: (c * scale if isinstance(c, int) else c) for t, c in self.tables.items()}
+
+
+def parse_profiles(table: object, origin: str) -> dict[str, ProjectProfile]:
+    """[tool.dbtool.profiles.NAME] tables -> ProjectProfile, or ValueError saying which key is wrong."""
+    if not isinstance(table, dict):
+        raise ValueError(f"{origin}: profiles must be a table of profiles ([profiles.NAME])")
+    found = {}
+    for name, body in table.items():
+        where = f"{origin}: profiles.{name}"
+        if not isinstance(body, dict) or set(body) - {"rows", "tables"}:
+            raise ValueError(f"{where} takes rows = N and a tables table ([profiles.{name}.tables])")
+        rows = body.get("rows")
+        if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
+            raise ValueError(f"{where}.rows = {rows!r} must be a whole number >= 0")
+        tables: dict[str, int | tuple[int, str]] = {}
+        for t, count in (body.get("tables") or {}).items():
+            if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
+                tables[t] = count
+            elif isinstance(count, str) and PER_PARENT.fullmatch(count):
+                n, parent = PER_PARENT.fullmatch(count).groups()  # type: ignore[union-attr]
+                tables[t] = (int(n), parent)
+            else:
+                raise ValueError(f"{where}.tables.{t} = {count!r} must be a row count or \"N per PARENT_TABLE\"")
+        found[name] = ProjectProfile(rows, tables)
+    return found
 
 
 @dataclass(frozen=True)
