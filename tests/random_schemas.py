@@ -362,7 +362,7 @@ KEY_KINDS = ("identity always", "identity by default", "serial", "integer", "tex
 
 
 @st.composite
-def key_columns(draw: Draw, table: str) -> list[Column]:
+def key_columns(draw: Draw) -> list[Column]:
     kind = draw(st.sampled_from(KEY_KINDS))
     if kind == "identity always":
         return [Column("id", "integer", "int", True, None, "", identity="ALWAYS")]
@@ -392,7 +392,7 @@ def schemas(draw: Draw, max_tables: int = 4) -> Schema:
     tables: list[Table] = []
     for i in range(draw(st.integers(1, max_tables))):
         name = f"t{i}"
-        keys = draw(key_columns(name))
+        keys = draw(key_columns())
         plain = [draw(plain_column(f"c{j}")) for j in range(draw(st.integers(1, 5)))]
         table = Table(name, [*keys, *plain], [k.name for k in keys])
         if tables and draw(st.integers(0, 3)):

@@ -63,8 +63,10 @@ def whole_database(url: str) -> tuple[str, dict[str, object]]:
     return schema_dump(url, exclude_tables=()), dict(contents(url, names))
 
 
-def lines_naming(text: str, *words: str) -> list[str]:
-    return [line for line in text.splitlines() if all(w in line for w in words)]
+def lines_naming(text: str, *names: str) -> list[str]:
+    """Lines holding every one of `names` as a whole identifier (launch_pads is not launch_pads_within_range)."""
+    patterns = [re.compile(rf"\b{re.escape(n)}\b") for n in names]
+    return [line for line in text.splitlines() if all(p.search(line) for p in patterns)]
 
 
 @pytest.mark.parametrize("name", SEEDABLE)

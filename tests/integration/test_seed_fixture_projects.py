@@ -168,7 +168,7 @@ def test_seed_projects_together_cover_every_type_and_shape(new_database: Callabl
     assert not missing, f"no CHECK of shape {missing} in {sorted(facts['checks'])}"
 
 
-def test_seed_checks_source_spells_in_and_between(new_database: Callable[[], str]) -> None:
+def test_seed_checks_source_spells_in_and_between() -> None:
     # Postgres deparses IN and BETWEEN away; the revisions must still use the spellings teams write.
     source = "\n".join(p.read_text() for p in (SEED_PROJECTS["seed_checks"].directory / "versions").glob("*.py"))
     assert "kind IN ('LOCAL', 'SSO', 'SERVICE')" in source
