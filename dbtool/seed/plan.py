@@ -42,6 +42,8 @@ class Domain:
     min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
+    anti_patterns: tuple[str, ...] = ()  # values must not match these
+    excluded_lengths: frozenset[int] = frozenset()
     case: str | None = None  # "lower" or "upper"
     null: bool = False  # the chosen alternative needs NULL here
     not_null: bool = False
@@ -177,6 +179,7 @@ def _plan_table(table: Table, rows: int) -> TablePlan:
             continue
         if column.name in derived and not domain.null:
             r = derived[column.name]
+            _tighten(domains.setdefault(r.left, Domain()), domain, r.op)
             kind = NUMERIC_KINDS.get(column.base, "")
             if r.op not in ("=", "<>") and (not kind or kind != NUMERIC_KINDS.get(table.column(r.left).base)):
                 return _skip(table, f"CHECK {r.left} {r.op} {r.right} compares columns dbtool cannot order; "
@@ -192,6 +195,15 @@ def _plan_table(table: Table, rows: int) -> TablePlan:
         if limit is not None:
             cap = min(cap, limit)
     return TablePlan(table.name, max(cap, 0), _updated_after_created(table, rules))
+
+
+def _tighten(source: Domain, derived: Domain, op: str) -> None:
+    """Keep the source inside what the derived column's own bounds leave room for."""
+    gap = {"<": 1, "<=": 0, "=": 0, ">": 1, ">=": 0, "<>": 0}[op]
+    if op in ("<", "<=", "=") and derived.hi is not None:
+        source.hi = derived.hi - gap if source.hi is None else min(source.hi, derived.hi - gap)
+    if op in (">", ">=", "=") and derived.lo is not None:
+        source.lo = derived.lo + gap if source.lo is None else max(source.lo, derived.lo + gap)
 
 
 def _updated_after_created(table: Table, rules: list[Rule]) -> tuple[Rule, ...]:
@@ -275,20 +287,77 @@ def _merge(atoms: list[Atom], columns: dict[str, Column]) -> tuple[dict[str, Dom
                 continue
             if other not in columns or atom.left.function or atom.right.function:
                 raise Unsupported(f"a comparison of {name} with {other}")
-            if any(r.right == other for r in relations) or other == name:
-                raise Unsupported(f"{other} follows two columns")
             relations.append(Relation(name, atom.op, other))
             continue
         _restrict(domain, column, atom)
+    relations = _settle(relations, domains, columns)
     for name, domain in domains.items():
         column = columns[name]
         if domain.null and column.not_null:
             raise Unsupported(f"{name} would have to be NULL but is NOT NULL")
         if domain.lo is not None and domain.hi is not None and domain.lo > domain.hi:
             raise Unsupported(f"no value of {name} fits every bound")
-        if domain.choices is not None and not [c for c in domain.choices if c not in domain.excluded]:
-            raise Unsupported(f"no value of {name} is allowed")
+        if domain.choices is not None:
+            m, r = domain.modulus or (1, 0)
+            domain.choices = tuple(
+                c for c in domain.choices if c not in domain.excluded
+                and (not isinstance(c, int) or isinstance(c, bool) or (
+                    (domain.lo is None or c >= domain.lo) and (domain.hi is None or c <= domain.hi) and c % m == r))
+                and (not isinstance(c, str) or (
+                    len(c) >= (domain.min_length or 0) and (domain.max_length is None or len(c) <= domain.max_length)
+                    and (domain.pattern is None or re.search(domain.pattern, c) is not None))))
+            if not domain.choices:
+                raise Unsupported(f"no listed value of {name} fits its other CHECKs")
     return domains, relations
+
+
+STRICTER = {frozenset({"<", "<="}): "<", frozenset({">", ">="}): ">", frozenset({"<=", ">="}): "=",
+            frozenset({"<>", "<="}): "<", frozenset({"<>", "<"}): "<", frozenset({"<>", ">="}): ">",
+            frozenset({"<>", ">"}): ">", frozenset({"=", "<="}): "=", frozenset({"=", ">="}): "="}
+FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
+HOLDS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+         "=": lambda a, b: a == b, "<>": lambda a, b: a != b}
+
+
+def _settle(relations: list[Relation], domains: dict[str, Domain], columns: dict[str, Column]) -> list[Relation]:
+    """One relation per pair of columns, each derived column following one source; pairs of listed
+    values are settled here by keeping only values that satisfy the comparison."""
+    by_pair: dict[tuple[str, str], str] = {}
+    for r in relations:
+        left, op, right = (r.left, r.op, r.right) if r.left < r.right else (r.right, FLIP[r.op], r.left)
+        known = by_pair.get((left, right))
+        if known is not None and known != op:
+            combined = STRICTER.get(frozenset({known, op}))
+            if combined is None:
+                raise Unsupported(f"{left} {known} {right} and {left} {op} {right} together")
+            op = combined
+        by_pair[(left, right)] = op
+    settled: list[Relation] = []
+    for (left, right), op in by_pair.items():
+        fixed_left = domains.get(left, Domain()).choices
+        fixed_right = domains.get(right, Domain()).choices
+        if fixed_left is not None and fixed_right is not None:
+            pairs = [(a, b) for a in fixed_left for b in fixed_right if _comparable(a, b) and HOLDS[op](a, b)]
+            if not pairs:
+                raise Unsupported(f"no listed values satisfy {left} {op} {right}")
+            domains[left].choices, domains[right].choices = (pairs[0][0],), (pairs[0][1],)
+            continue
+        right_bounded = fixed_right is not None or _bounded(domains.get(right))
+        if right_bounded and not (fixed_left is not None or _bounded(domains.get(left))):
+            left, op, right = right, FLIP[op], left  # derive the side that is free to take any value
+        settled.append(Relation(left, op, right))
+    followed = [r.right for r in settled]
+    if len(followed) != len(set(followed)) or set(followed) & {r.left for r in settled}:
+        raise Unsupported("a column compared with two others")
+    return settled
+
+
+def _bounded(domain: Domain | None) -> bool:
+    return domain is not None and (domain.lo is not None or domain.hi is not None or domain.modulus is not None)
+
+
+def _comparable(a: object, b: object) -> bool:
+    return isinstance(a, (int, float)) == isinstance(b, (int, float))
 
 
 def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
@@ -300,6 +369,9 @@ def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
         domain.not_null = True
         return
     if atom.left.function == "length":
+        if op == "<>" and isinstance(value, int):
+            domain.excluded_lengths = domain.excluded_lengths | {value}
+            return
         if op not in ("=", "<", "<=", ">", ">=") or not isinstance(value, int):
             raise Unsupported(f"length({column.name}) {op} {value!r}")
         low, high = {"=": (value, value), "<": (None, value - 1), "<=": (None, value),
@@ -318,9 +390,12 @@ def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
         domain.modulus = (modulus, remainder % modulus)
         return
     if op in ("~", "!~"):
-        if op == "!~" or not isinstance(value, str):
+        if not isinstance(value, str) or (op == "~" and domain.pattern not in (None, value)):
             raise Unsupported(f"{column.name} {op} {value!r}")
-        domain.pattern = value
+        if op == "!~":
+            domain.anti_patterns = (*domain.anti_patterns, value)
+        else:
+            domain.pattern = value
         return
     if op in ("in", "notin"):
         raw = tuple(_raw(column, v) for v in value)  # type: ignore[union-attr]
@@ -407,11 +482,16 @@ def _column_rule(table: Table, column: Column, domain: Domain, unique: bool) -> 
     if column.base in TEXT_TYPES:
         return _text_rule(column, domain, unique, name)
     other = OTHER_KINDS.get(column.base)
+    if other == "boolean" and (domain.choices is not None or domain.excluded):
+        allowed = [v for v in (domain.choices if domain.choices is not None else (True, False)) if v not in domain.excluded]
+        if not allowed:
+            raise Unsupported(f"no value of {column.name} satisfies its CHECKs")
+        if len(allowed) == 1:
+            domain.choices = (allowed[0],)
+            return Rule(column.name, "boolean", "CHECK fixes it", domain), 1 if unique else None
+        domain.choices = None
     if other:
-        if domain.choices is not None or domain.pattern:
-            choices = [c for c in (domain.choices or ()) if c not in domain.excluded]
-            if other == "boolean" and choices:
-                return Rule(column.name, "boolean", "CHECK fixes it", replace(domain, choices=tuple(choices))), 1 if unique else None
+        if domain.choices is not None or domain.pattern or domain.excluded:
             raise Unsupported(f"a CHECK on a {column.type} column")
         cap = 2 if other == "boolean" and unique else None
         return Rule(column.name, other, f"{column.type}", domain, unique=unique), cap
@@ -426,6 +506,13 @@ def _null_or_unsupported(column: Column, domain: Domain, what: str) -> tuple[Rul
 
 def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, kind: str, name: str) -> tuple[Rule, int | None]:
     scale = _scale(column)
+    if domain.choices is not None:  # a list of values meets the other bounds by leaving out those that break them
+        m, r = domain.modulus or (1, 0)
+        domain.choices = tuple(c for c in domain.choices if isinstance(c, int) and c not in domain.excluded
+                               and (domain.lo is None or c >= domain.lo) and (domain.hi is None or c <= domain.hi)
+                               and c % m == r)
+        if not domain.choices:
+            raise Unsupported(f"no listed value of {column.name} fits its other CHECKs")
     is_key = unique and column.name in table.primary_key and kind == "integer" and domain.lo is None and domain.hi is None
     if is_key or column.identity or (column.sequence and kind == "integer"):
         return Rule(column.name, "key", "identity/serial/integer key: 1, 2, 3, ...", domain, unique=True), None
@@ -498,7 +585,11 @@ def _text_rule(column: Column, domain: Domain, unique: bool, name: str) -> tuple
     if domain.max_length is not None:
         length = domain.max_length if length is None else min(length, domain.max_length)
     if domain.choices is not None:
-        choices = tuple(str(c) for c in domain.choices if c not in domain.excluded)
+        choices = tuple(str(c) for c in domain.choices if c not in domain.excluded
+                        and (length is None or len(str(c)) <= length) and len(str(c)) >= (domain.min_length or 0)
+                        and (domain.pattern is None or re.search(domain.pattern, str(c))))
+        if not choices:
+            raise Unsupported(f"no listed value of {column.name} fits its other CHECKs")
         domain.choices = choices
         return Rule(column.name, "text", f"CHECK: one of {len(choices)} values", domain, unique=unique, text_kind="choice",
                     length=length), (len(choices) if unique else None)

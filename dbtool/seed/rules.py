@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -98,8 +99,14 @@ def _derive(rule: Rule, base: np.ndarray, seed: int, table: str, rows: np.ndarra
     spread = DERIVED_SPREAD.get(rule.text_kind, 100) * (10**rule.scale if rule.text_kind == "decimal" else 1)
     step = (draws(seed, rows, table, rule.column, "delta") % np.uint64(spread)).astype(np.int64)
     base = base.astype(np.int64)
-    return {"<": base + 1 + step, "<=": base + step, ">": base - 1 - step, ">=": base - step,
-            "=": base, "<>": base + 1 + step}[rule.op]
+    value = {"<": base + 1 + step, "<=": base + step, ">": base - 1 - step, ">=": base - step,
+             "=": base, "<>": base + 1 + step}[rule.op]
+    # Inside the column's own bounds; the plan left the source room, so the comparison still holds.
+    if rule.domain.hi is not None:
+        value = np.minimum(value, rule.domain.hi)
+    if rule.domain.lo is not None:
+        value = np.maximum(value, rule.domain.lo)
+    return value
 
 
 def raw_values(rule: Rule, seed: int, table: str, rows: np.ndarray) -> np.ndarray:
@@ -257,9 +264,22 @@ def _texts(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
         values = [v.ljust(d.min_length, "x") for v in values]
     if rule.length is not None and rule.text_kind not in ("choice", "pattern"):
         values = [v[:rule.length] for v in values]
-    if d.excluded:
-        values = [v + "~" if v in d.excluded else v for v in values]
+    if d.excluded or d.anti_patterns or d.excluded_lengths:
+        values = [_avoid(v, d, rule.length) for v in values]
     return [v.translate(COPY_ESCAPES) for v in values]
+
+
+def _avoid(value: str, d: object, length: int | None) -> str:
+    """Nudge a value off an excluded value, length or pattern (one character more, or one changed)."""
+    from dbtool.seed.plan import Domain
+
+    assert isinstance(d, Domain)
+    for _ in range(3):
+        bad = value in d.excluded or len(value) in d.excluded_lengths or any(re.search(p, value) for p in d.anti_patterns)
+        if not bad:
+            return value
+        value = value + "~" if length is None or len(value) < length else value[:-1] + "~"
+    return value
 
 
 def _pick(options: Sequence[str], seed: int, rows: np.ndarray, *where: str) -> list[str]:
