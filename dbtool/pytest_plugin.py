@@ -43,7 +43,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="the project's alembic.ini or pyproject.toml (default: found in the rootdir, else the built-in example)")
     group.addoption("--dbtool-warm", type=int, default=None,
                     help=f"clones made ahead on a background thread per template (default {DEFAULT_WARM}; 0: none)")
+    group.addoption("--dbtool-clone-strategy", default=None, choices=("wal_log", "file_copy"),
+                    help="how clones are copied: wal_log (default) or file_copy (with file cloning on Postgres 18; "
+                         "faster on copy-on-write file systems)")
     parser.addini("dbtool_profile", "seed profile of dbtool_db")
+    parser.addini("dbtool_clone_strategy", "wal_log or file_copy")
     parser.addini("dbtool_seed", "PRNG seed of dbtool_db")
     parser.addini("dbtool_alembic_config", "the project's alembic.ini or pyproject.toml, relative to the rootdir")
     parser.addini("dbtool_warm", "clones made ahead per template")
@@ -77,6 +81,11 @@ def session_options(config: pytest.Config) -> dict[str, Any]:
     return options
 
 
+def clone_strategy(config: pytest.Config) -> str:
+    """How clones are copied (see dbtool.template.clone_statement)."""
+    return str(config.getoption("dbtool_clone_strategy") or config.getini("dbtool_clone_strategy") or "wal_log")
+
+
 def warm_count(config: pytest.Config) -> int:
     """How many clones to make ahead per template."""
     value = config.getoption("dbtool_warm")
@@ -88,14 +97,14 @@ def warm_count(config: pytest.Config) -> int:
 class Clones:
     """Hands out clones of templates; with `warm` > 0 a background thread makes them ahead and drops used ones."""
 
-    def __init__(self, server_url: str, warm: int) -> None:
+    def __init__(self, server_url: str, warm: int, strategy: str = "wal_log") -> None:
         from dbtool import template
 
         self._template = template
         self.server_url = server_url
         self.warm = warm
-        self._conn = template.admin_connection(server_url, "pytest")
-        self._file_clone = template.prefer_file_clone(self._conn)
+        self.strategy = strategy
+        self._conn = self._connect()
         self._ready: dict[str, deque[Future[str]]] = {}
         self._pending: list[Future[Any]] = []
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dbtool-clones") if warm else None
@@ -106,15 +115,20 @@ class Clones:
         """The session's connection to the maintenance database (main thread only)."""
         return self._conn
 
+    def _connect(self) -> psycopg.Connection[Any]:
+        conn = self._template.admin_connection(self.server_url, "pytest")
+        if self.strategy == "file_copy":
+            self._template.prefer_file_clone(conn)
+        return conn
+
     def _worker_conn(self) -> psycopg.Connection[Any]:
         if self._thread_conn is None:  # only ever touched by the one executor thread
-            self._thread_conn = self._template.admin_connection(self.server_url, "pytest")
-            self._template.prefer_file_clone(self._thread_conn)
+            self._thread_conn = self._connect()
         return self._thread_conn
 
     def _make(self, template: Template, conn: psycopg.Connection[Any] | None = None) -> str:
         name = self._template.new_clone_name(template.state.key)
-        self._template.create_clone(conn or self._worker_conn(), template.name, name)
+        self._template.create_clone(conn or self._worker_conn(), template.name, name, self.strategy)
         return name
 
     def take(self, template: Template) -> str:
@@ -159,7 +173,7 @@ class Clones:
 class Databases:
     """The session's templates (one per state asked for) and its clones."""
 
-    def __init__(self, server_url: str, options: dict[str, Any], warm: int, root: Path) -> None:
+    def __init__(self, server_url: str, options: dict[str, Any], warm: int, root: Path, strategy: str = "wal_log") -> None:
         from dbtool.config import Settings
         from dbtool.project import find_project
         from dbtool.template import drop_orphan_clones
@@ -167,7 +181,7 @@ class Databases:
         self.server_url = server_url
         self.options = options
         self.project = find_project(options.pop("alembic_config", None), root)
-        self.clones = Clones(server_url, warm)
+        self.clones = Clones(server_url, warm, strategy)
         self.orphans = drop_orphan_clones(self.clones.conn)
         self.templates: dict[tuple[Any, ...], Template] = {}
         self._settings_type = Settings
@@ -240,7 +254,7 @@ def dbtool_databases(request: pytest.FixtureRequest, dbtool_server_url: str) -> 
 
     try:
         databases = Databases(dbtool_server_url, session_options(request.config), warm_count(request.config),
-                              request.config.rootpath)
+                              request.config.rootpath, clone_strategy(request.config))
     except DbtoolError as exc:
         pytest.fail(f"dbtool: {exc}", pytrace=False)
     try:
