@@ -401,6 +401,78 @@ def plan_cmd(
 
 
 @app.command()
+def clone(
+    name: Annotated[str, typer.Argument(help="Name of the new database, created next to --database-url's.")],
+    database_url: DatabaseUrl = None,
+    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
+    profile: Profile = "dev",
+    seed: Seed = DEFAULT_SEED,
+    scale: Scale = 1,
+    schema: Schema = "public",
+    alembic_config: AlembicConfig = None,
+    strategy: Annotated[str, typer.Option(help="wal_log, or file_copy (file cloning on Postgres 18: fast on "
+                                                "copy-on-write file systems).")] = "wal_log",
+    log_format: LogFormat = "text",
+    as_json: AsJson = False,
+    verbose: Verbose = False,
+) -> None:
+    """Create database NAME holding the seeded state, cloned from its template (built first if needed); print its URL."""
+    reporter = _reporter(log_format, as_json, verbose)
+
+    def action() -> Any:
+        from dbtool import template
+
+        settings = _settings(reporter, database_url=database_url, lock_timeout=lock_timeout, profile=profile,
+                             seed=seed, scale=scale, schema=schema, alembic_config=alembic_config)
+        return template.clone_database(settings, name, reporter, strategy)
+
+    made = _run(reporter, action)
+    reporter.result(made.url, {"database": made.name, "url": made.url, "template": made.template.name,
+                               "built": made.template.built})
+
+
+@app.command()
+def templates(
+    database_url: DatabaseUrl = None,
+    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
+    schema: Schema = "public",
+    alembic_config: AlembicConfig = None,
+    prune: Annotated[bool, typer.Option("--prune", help="Drop this project's templates of older migrations "
+                                        "unused for --unused-for minutes, and clones left by killed runs.")] = False,
+    unused_for: Annotated[float, typer.Option(help="Minutes a stale template must have been unused to be pruned.")] = 10.0,
+    as_json: AsJson = False,
+    verbose: Verbose = False,
+) -> None:
+    """List dbtool's templates and clones on the server (--prune drops stale ones; never a template in use)."""
+    reporter = _reporter("text", as_json, verbose)
+
+    def action() -> Any:
+        from dbtool import template
+
+        settings = _settings(reporter, database_url=database_url, lock_timeout=lock_timeout, schema=schema,
+                             alembic_config=alembic_config)
+        pruned = template.prune(settings, unused_for * 60) if prune else None
+        with template.admin_connection(settings.database_url or "", "templates") as conn:
+            found, clones = template.list_templates(conn)
+        return found, clones, pruned
+
+    found, clones, pruned = _run(reporter, action)
+    document: dict[str, Any] = {
+        "templates": [{"name": t.name, "size": t.size, **{k: t.comment.get(k) for k in (
+            "project", "profile", "seed", "scale", "server_major", "built", "used")}} for t in found],
+        "clones": clones,
+    }
+    lines = [f"{t.name}  {t.size / 1e6:.1f} MB  {t.comment.get('project', '?')}  profile {t.comment.get('profile')}"
+             f" seed {t.comment.get('seed')}" for t in found] or ["no templates"]
+    lines += [f"clone {c}" for c in clones]
+    if pruned is not None:
+        document["pruned"] = {"templates": pruned.templates, "clones": pruned.clones, "builds": pruned.builds}
+        lines.append(f"pruned {len(pruned.templates)} templates, {len(pruned.clones)} orphan clones, "
+                     f"{len(pruned.builds)} unfinished builds")
+    reporter.result("\n".join(lines), document)
+
+
+@app.command()
 def init(alembic_config: AlembicConfig = None) -> None:
     """Write dbtool's settings, with their defaults, next to an existing Alembic project."""
     from pathlib import Path

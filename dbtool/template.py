@@ -1,0 +1,539 @@
+"""Templates: a seeded database built once per state, cloned per test or script in milliseconds.
+
+A template is named by a hash of everything that defines its contents (the migrations tree, env.py
+and config file, the generator version, profile, seed, scale, schema, dbtool's version and the
+server's major version), so an edited migration names a new template and a stale one is never used.
+It is built by `reset_database` under a scratch name, under an advisory lock on the maintenance
+database (concurrent builders wait, then find it), and renamed into place only when complete.
+Clones are named after the process that made them, so a later run can drop those whose maker died.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import logging
+import os
+import re
+import socket
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+import dbtool
+from dbtool.config import Settings
+from dbtool.errors import ConfigError, LockBusyError
+from dbtool.lock import lock_holders
+from dbtool.report import Reporter
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_PREFIX = "dbtool_tpl_"
+BUILD_PREFIX = "dbtool_build_"  # a template being built; renamed to TEMPLATE_PREFIX when complete
+CLONE_PREFIX = "dbtool_clone_"
+KEY_LENGTH = 20  # hex digits of sha256 in a template's name: 80 bits
+CLONE_KEY_LENGTH = 8  # hex digits of the template key in a clone's name: enough to tell templates apart
+HOST_ID_LENGTH = 6
+TEMPLATE_LOCK_KEY = 0x44425450  # "DBTP"; held on the maintenance database while building or pruning
+LOCK_POLL_INTERVAL = 0.05  # seconds between pg_try_advisory_lock attempts while another process builds
+DEFAULT_UNUSED_MINUTES = 10.0  # a stale template untouched this long may be dropped
+FILE_COPY_MIN_VERSION = 150000  # CREATE DATABASE ... STRATEGY arrived in Postgres 15
+FILE_COPY_METHOD_MIN_VERSION = 180000  # file_copy_method = clone arrived in Postgres 18
+FORCE_DROP_MIN_VERSION = 130000
+COMMENT_MARK = "dbtool-template"
+SKIPPED_DIRS = {"__pycache__", ".mypy_cache", ".pytest_cache"}
+SKIPPED_SUFFIXES = (".pyc", ".pyo")
+CLONE_NAME = re.compile(rf"{CLONE_PREFIX}([0-9a-f]{{{CLONE_KEY_LENGTH}}})_([0-9a-f]{{{HOST_ID_LENGTH}}})_(\d+)_(\d+)")
+MAX_IDENTIFIER_BYTES = 63
+
+
+# --- pure: names and keys -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything that defines a template's contents; its hash names the template."""
+
+    migrations: str  # digest of the migrations tree, env.py and the config file
+    generator_version: int | None  # None, with profile/seed/scale: a project without dbtool's generator
+    profile: str | None
+    seed: int | None
+    scale: int | None
+    schema: str
+    server_major: int
+    dbtool_version: str
+
+    @property
+    def key(self) -> str:
+        """The hex key naming this state's template."""
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:KEY_LENGTH]
+
+    @property
+    def lineage(self) -> str:
+        """What every template of one migrations tree shares, whatever its profile or seed."""
+        parts = (self.migrations, self.generator_version, self.server_major, self.dbtool_version)
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:KEY_LENGTH]
+
+
+def migrations_digest(files: Mapping[str, bytes]) -> str:
+    """sha256 over (name, content digest) of every file, in name order; names are project-relative."""
+    outer = hashlib.sha256()
+    for name in sorted(files):
+        outer.update(name.encode() + b"\0" + hashlib.sha256(files[name]).digest())
+    return outer.hexdigest()
+
+
+def template_name(key: str) -> str:
+    """The database name of the template with `key`."""
+    return f"{TEMPLATE_PREFIX}{key}"
+
+
+def build_name(key: str) -> str:
+    """The scratch name a template is built under before it is renamed into place."""
+    return f"{BUILD_PREFIX}{key}"
+
+
+def host_id(hostname: str) -> str:
+    """A short, stable id of a host, for clone names."""
+    return hashlib.sha256(hostname.encode()).hexdigest()[:HOST_ID_LENGTH]
+
+
+@dataclass(frozen=True)
+class CloneName:
+    """Who made a clone: the template key prefix, the host id and the process id, and its number."""
+
+    key: str
+    host: str
+    pid: int
+    number: int
+
+    def __str__(self) -> str:
+        return f"{CLONE_PREFIX}{self.key[:CLONE_KEY_LENGTH]}_{self.host}_{self.pid}_{self.number}"
+
+
+def parse_clone_name(name: str) -> CloneName | None:
+    """The CloneName for a database name made by `CloneName.__str__`, else None."""
+    match = CLONE_NAME.fullmatch(name)
+    if match is None:
+        return None
+    key, host, pid, number = match.groups()
+    return CloneName(key, host, int(pid), int(number))
+
+
+def is_orphan(clone: CloneName, this_host: str, alive: Callable[[int], bool]) -> bool:
+    """True when `clone` was made on this host by a process that is gone (clones of other hosts are left alone)."""
+    return clone.host == this_host and not alive(clone.pid)
+
+
+def is_stale(comment: Mapping[str, Any], current: State, project: str, now: float, unused_for: float) -> bool:
+    """True when a template (described by its comment) belongs to `project`, comes from another lineage
+    (an older migrations tree, generator, dbtool or server), and was not used for `unused_for` seconds."""
+    if comment.get("project") != project or comment.get("lineage") == current.lineage:
+        return False
+    used = comment.get("used")
+    return isinstance(used, (int, float)) and now - used >= unused_for
+
+
+def with_database(url: str, dbname: str) -> str:
+    """`url` pointing at database `dbname` instead (a dbname= parameter too)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "dbname"]
+    return urlunsplit(parts._replace(path=f"/{dbname}", query=urlencode(query, safe="/")))
+
+
+STRATEGIES = ("wal_log", "file_copy")
+DEFAULT_STRATEGY = "wal_log"
+
+
+def clone_statement(template: str, clone: str, server_version: int, strategy: str = DEFAULT_STRATEGY) -> sql.Composed:
+    """CREATE DATABASE `clone` from `template`; `file_copy` copies files where the server can (Postgres >= 15)."""
+    if strategy not in STRATEGIES:
+        raise ConfigError(f"clone strategy {strategy!r} is unknown; use one of {', '.join(STRATEGIES)}")
+    statement = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(clone), sql.Identifier(template))
+    if strategy == "file_copy" and server_version >= FILE_COPY_MIN_VERSION:
+        # Not the default: FILE_COPY checkpoints before and after every copy. Measured on ext4 (no
+        # reflink), a small template cloned no faster than with WAL_LOG with fsync off, and 1-3x slower
+        # with fsync on. It pays on copy-on-write file systems (btrfs, XFS, APFS) with Postgres 18's
+        # file_copy_method = clone, where a large template costs almost nothing to copy.
+        statement = statement + sql.SQL(" STRATEGY FILE_COPY")
+    return statement
+
+
+def without_password(url: str) -> str:
+    """`url` with its password removed (not masked: the result still connects, through ~/.pgpass or trust)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"]
+    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="/")))
+
+
+def check_database_name(name: str) -> None:
+    """Raise ConfigError for a name Postgres would truncate, or one in dbtool's own namespaces."""
+    if not name or len(name.encode()) > MAX_IDENTIFIER_BYTES:
+        raise ConfigError(f"database name {name!r} must be 1 to {MAX_IDENTIFIER_BYTES} bytes long")
+    if name.startswith((TEMPLATE_PREFIX, BUILD_PREFIX, CLONE_PREFIX)):
+        raise ConfigError(f"database name {name!r} is in dbtool's own namespace ({TEMPLATE_PREFIX}, "
+                          f"{BUILD_PREFIX}, {CLONE_PREFIX}); choose another name")
+
+
+# --- I/O: reading the project ---------------------------------------------------------------------
+
+
+def project_files(settings: Settings) -> dict[str, bytes]:
+    """Every file that defines the project's migrations: the script location and version locations
+    (recursively, env.py included) and the config file(s), named relative to the script location."""
+    from dbtool.migrate import script_directory
+
+    project = settings.project
+    script = script_directory(project)
+    base = Path(script.dir).resolve()
+    config_dir = project.config_path.parent if project.config_path else base
+    roots = {base}
+    for location in script.version_locations or ():
+        path = Path(location)
+        roots.add((path if path.is_absolute() else config_dir / path).resolve())
+    files: dict[str, bytes] = {}
+    for root in sorted(roots):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and not path.name.endswith(SKIPPED_SUFFIXES) and not SKIPPED_DIRS & set(path.parts):
+                files[os.path.relpath(path, base)] = path.read_bytes()
+    for config in (project.ini, project.toml):
+        if config is not None:
+            files[f"config:{config.name}"] = config.read_bytes()
+    return files
+
+
+def project_id(settings: Settings) -> str:
+    """Which project a template belongs to (pruning only ever drops a project's own old templates)."""
+    project = settings.project
+    return "builtin" if project.builtin else str(project.config_path)
+
+
+def describe_state(settings: Settings, server_version: int) -> State:
+    """The State `settings` would produce on a server of `server_version` (reads the project's files)."""
+    from dbtool import migrate
+    from dbtool.seed.profiles import GENERATOR_VERSION
+
+    seeded = migrate.is_example(settings.project)
+    return State(
+        migrations=migrations_digest(project_files(settings)),
+        # Projects without dbtool's generator keep what their migrations insert: one template for all profiles.
+        generator_version=GENERATOR_VERSION if seeded else None,
+        profile=settings.profile if seeded else None,
+        seed=settings.seed if seeded else None,
+        scale=settings.scale if seeded else None,
+        schema=settings.schema,
+        server_major=server_version // 10000,
+        dbtool_version=dbtool.__version__,
+    )
+
+
+# --- I/O: the server ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Template:
+    """A template ready to clone."""
+
+    name: str
+    state: State
+    built: bool  # this call built it
+    seconds: float  # time spent finding or building it (waiting for another builder included)
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """A template on the server, as `dbtool templates` lists it."""
+
+    name: str
+    size: int
+    comment: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What a prune dropped."""
+
+    templates: list[str]
+    clones: list[str]
+    builds: list[str]
+
+
+def owner_alive(pid: int) -> bool:
+    """True when process `pid` exists on this host."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process
+    return True
+
+
+THIS_HOST = host_id(socket.gethostname())
+_clone_numbers = itertools.count(1)
+
+
+def new_clone_name(key: str) -> str:
+    """A clone name no other process or call uses: template key prefix, host, pid and a counter."""
+    return str(CloneName(key, THIS_HOST, os.getpid(), next(_clone_numbers)))
+
+
+def _pinned(settings: Settings, url: str) -> Settings:
+    """`settings` aimed at `url`, keeping the project already found (not looked up again in the cwd)."""
+    moved = replace(settings, database_url=url)
+    # Settings.project is a cached_property found relative to the working directory; a test may have
+    # changed directory since, so the copy keeps the instance the caller resolved.
+    moved.__dict__["project"] = settings.project
+    return moved
+
+
+def _exists(conn: psycopg.Connection[Any], name: str, template: bool = False) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM pg_database WHERE datname = %s AND (datistemplate OR NOT %s)", (name, template)
+    ).fetchone()
+    return row is not None
+
+
+@contextmanager
+def template_lock(conn: psycopg.Connection[Any], timeout: float) -> Iterator[None]:
+    """Hold the template lock on `conn` (a session advisory lock on the maintenance database)."""
+    started = time.monotonic()
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (TEMPLATE_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+        waited = time.monotonic() - started
+        if waited >= timeout:
+            holders = "; ".join(map(str, lock_holders(conn, TEMPLATE_LOCK_KEY))) or "a session that just ended"
+            raise LockBusyError(
+                f"template lock {TEMPLATE_LOCK_KEY} still held after {waited:.1f}s by {holders} (building a "
+                "template); wait for it or raise --lock-timeout"
+            )
+        time.sleep(LOCK_POLL_INTERVAL)
+    try:
+        yield
+    finally:
+        try:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (TEMPLATE_LOCK_KEY,))
+        except psycopg.Error as exc:
+            # Cleanup never hides the original error; closing the session frees the lock anyway.
+            logger.info("could not release template lock (%s); closing the session releases it", exc)
+            conn.close()
+
+
+def _comment(conn: psycopg.Connection[Any], name: str) -> dict[str, Any]:
+    row = conn.execute(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,)
+    ).fetchone()
+    try:
+        document = json.loads(row[0]) if row and row[0] else {}
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) and document.get(COMMENT_MARK) else {}
+
+
+def _set_comment(conn: psycopg.Connection[Any], name: str, document: dict[str, Any]) -> None:
+    conn.execute(sql.SQL("COMMENT ON DATABASE {} IS {}").format(sql.Identifier(name), sql.Literal(json.dumps(document))))
+
+
+def _touch(conn: psycopg.Connection[Any], name: str) -> None:
+    """Record that a session uses template `name` now (pruning spares recently used templates)."""
+    try:
+        document = _comment(conn, name)
+        if document:
+            _set_comment(conn, name, {**document, "used": time.time()})
+    except psycopg.Error as exc:
+        # Two sessions touching at once ("tuple concurrently updated"), or another user's template:
+        # the other session's time is as good as ours.
+        logger.debug("could not record use of %s: %s", name, exc)
+
+
+def ensure_template(
+    conn: psycopg.Connection[Any], settings: Settings, reporter: Reporter | None = None, prune_unused_for: float | None = None
+) -> Template:
+    """The template for `settings` on `conn`'s server (autocommit, on the maintenance database),
+    built once under the template lock if missing; then the project's stale templates are pruned."""
+    started = time.monotonic()
+    state = describe_state(settings, conn.info.server_version)
+    name = template_name(state.key)
+    if _exists(conn, name, template=True):
+        _touch(conn, name)
+        return Template(name, state, False, time.monotonic() - started)
+    with template_lock(conn, settings.lock_timeout):
+        if _exists(conn, name, template=True):  # another process built it while we waited
+            _touch(conn, name)
+            return Template(name, state, False, time.monotonic() - started)
+        _build(conn, settings, state, reporter or Reporter("text", as_json=True))
+        unused_for = DEFAULT_UNUSED_MINUTES * 60 if prune_unused_for is None else prune_unused_for
+        _prune_locked(conn, state, project_id(settings), unused_for)
+    return Template(name, state, True, time.monotonic() - started)
+
+
+def _build(conn: psycopg.Connection[Any], settings: Settings, state: State, reporter: Reporter) -> None:
+    from dbtool.reset import reset_database
+
+    scratch, name = build_name(state.key), template_name(state.key)
+    logger.info("building template %s", name)
+    # A scratch database of this key is a builder's that died: only the lock holder builds.
+    _drop(conn, scratch)
+    conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(scratch)))
+    try:
+        reset_database(_pinned(settings, with_database(settings.database_url or "", scratch)), reporter)
+        now = time.time()
+        _set_comment(conn, scratch, {
+            COMMENT_MARK: 1, "key": state.key, "lineage": state.lineage, "project": project_id(settings),
+            **asdict(state), "built": now, "used": now,
+        })
+        # Sealed before it is published: no session may connect to it (a connection would make every
+        # clone fail with "source database is being accessed by other users").
+        conn.execute(sql.SQL("ALTER DATABASE {} WITH ALLOW_CONNECTIONS false IS_TEMPLATE true").format(sql.Identifier(scratch)))
+        # The rename is the one step that makes it visible, so no one ever clones a half-built template.
+        conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(scratch), sql.Identifier(name)))
+    except BaseException:
+        try:
+            _drop(conn, scratch)
+        except Exception as exc:  # cleanup never hides the original error
+            logger.info("could not drop scratch database %s (%s); the next build removes it", scratch, exc)
+        raise
+
+
+def _drop(conn: psycopg.Connection[Any], name: str) -> None:
+    """Drop database `name` if it exists (a template is unmarked first: Postgres refuses to drop one)."""
+    if _exists(conn, name, template=True):
+        conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE false").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def create_clone(conn: psycopg.Connection[Any], template: str, clone: str, strategy: str = DEFAULT_STRATEGY) -> None:
+    """Create database `clone` as a copy of `template`."""
+    conn.execute(clone_statement(template, clone, conn.info.server_version, strategy))
+
+
+def prefer_file_clone(conn: psycopg.Connection[Any]) -> bool:
+    """Ask Postgres >= 18 to clone files (copy-on-write where the file system can) for this session's clones."""
+    if conn.info.server_version < FILE_COPY_METHOD_MIN_VERSION:
+        return False
+    try:
+        conn.execute("SET file_copy_method = clone")
+    except psycopg.Error as exc:
+        logger.debug("file_copy_method = clone not available: %s", exc)
+        return False
+    return True
+
+
+def drop_clone(conn: psycopg.Connection[Any], name: str) -> None:
+    """Drop clone `name`; forcibly only when a test left sessions open on it (never a template)."""
+    try:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+    except pg_errors.ObjectInUse:
+        if conn.info.server_version < FORCE_DROP_MIN_VERSION:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        else:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def _names(conn: psycopg.Connection[Any], prefix: str) -> list[str]:
+    pattern = prefix.replace("_", r"\_") + "%"
+    return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s ORDER BY 1", (pattern,))]
+
+
+def drop_orphan_clones(conn: psycopg.Connection[Any]) -> list[str]:
+    """Drop the clones whose maker (a process on this host) is gone: what killed runs left behind."""
+    dropped = []
+    for name in _names(conn, CLONE_PREFIX):
+        clone = parse_clone_name(name)
+        if clone is not None and is_orphan(clone, THIS_HOST, owner_alive):
+            drop_clone(conn, name)
+            dropped.append(name)
+    return dropped
+
+
+def _prune_locked(conn: psycopg.Connection[Any], current: State, project: str, unused_for: float) -> Pruned:
+    """Drop the project's stale templates and leftover scratch builds; the caller holds the template lock."""
+    builds = _names(conn, BUILD_PREFIX)
+    for name in builds:  # every builder holds the lock we hold: these are dead builders' leftovers
+        _drop(conn, name)
+    live_keys = {c.key for c in map(parse_clone_name, _names(conn, CLONE_PREFIX)) if c is not None}
+    dropped, now = [], time.time()
+    for name in _names(conn, TEMPLATE_PREFIX):
+        comment = _comment(conn, name)
+        key = name[len(TEMPLATE_PREFIX):]
+        if not is_stale(comment, current, project, now, unused_for) or key[:CLONE_KEY_LENGTH] in live_keys:
+            continue
+        try:
+            # Never WITH (FORCE): a template nobody may connect to has no sessions to end, and a clone
+            # in progress holds a lock that makes this DROP wait for it rather than break it.
+            _drop(conn, name)
+        except psycopg.Error as exc:
+            logger.info("kept stale template %s: %s", name, exc)
+            conn.execute(sql.SQL("ALTER DATABASE {} WITH IS_TEMPLATE true").format(sql.Identifier(name)))
+            continue
+        dropped.append(name)
+    return Pruned(dropped, [], builds)
+
+
+def admin_connection(url: str, command: str) -> psycopg.Connection[Any]:
+    """An autocommit connection to the maintenance database at `url`."""
+    from dbtool.pool import application_name
+
+    return psycopg.connect(url, autocommit=True, application_name=application_name(command), connect_timeout=10)
+
+
+@dataclass(frozen=True)
+class Clone:
+    """A database cloned for a script, and the template it came from."""
+
+    name: str
+    url: str  # without password
+    template: Template
+
+
+def clone_database(settings: Settings, name: str, reporter: Reporter, strategy: str = DEFAULT_STRATEGY) -> Clone:
+    """Create database `name` next to settings.database_url from the current template, building it if needed."""
+    check_database_name(name)
+    clone_statement(name, name, 0, strategy)  # an unknown strategy is bad input: say so before building
+    assert settings.database_url is not None
+    with admin_connection(settings.database_url, "clone") as conn:
+        if _exists(conn, name):
+            raise ConfigError(f"database {name} already exists on {settings.target.host}; choose another name or drop it")
+        with reporter.step("template") as step:
+            template = ensure_template(conn, settings, reporter)
+            step.message = f"{'Built' if template.built else 'Found'} template {template.name}"
+            step.fields.update(template=template.name, built=template.built)
+        with reporter.step("clone") as step:
+            if strategy == "file_copy":
+                prefer_file_clone(conn)
+            create_clone(conn, template.name, name, strategy)
+            step.message = f"Cloned {template.name} into {name}"
+    return Clone(name, without_password(with_database(settings.database_url, name)), template)
+
+
+def list_templates(conn: psycopg.Connection[Any]) -> tuple[list[TemplateInfo], list[str]]:
+    """dbtool's templates on the server (with size and description) and the clones that exist now."""
+    rows = conn.execute(
+        "SELECT datname, pg_database_size(oid) FROM pg_database WHERE datname LIKE %s ORDER BY 1",
+        (TEMPLATE_PREFIX.replace("_", r"\_") + "%",),
+    ).fetchall()
+    return [TemplateInfo(n, int(s), _comment(conn, n)) for n, s in rows], _names(conn, CLONE_PREFIX)
+
+
+def prune(settings: Settings, unused_for: float) -> Pruned:
+    """Drop this project's stale templates unused for `unused_for` seconds, and clones and builds left by dead runs."""
+    assert settings.database_url is not None
+    with admin_connection(settings.database_url, "templates") as conn:
+        state = describe_state(settings, conn.info.server_version)
+        with template_lock(conn, settings.lock_timeout):
+            pruned = _prune_locked(conn, state, project_id(settings), unused_for)
+        return Pruned(pruned.templates, drop_orphan_clones(conn), pruned.builds)
