@@ -65,7 +65,7 @@ class State:
     """Everything that defines a template's contents; its hash names the template."""
 
     migrations: str  # digest of the migrations tree, env.py and the config file
-    generator_version: int | None  # None, with profile/seed/scale: a project without dbtool's generator
+    generator_version: int | None
     profile: str | None
     seed: int | None
     scale: int | None
@@ -224,17 +224,16 @@ def project_id(settings: Settings) -> str:
 
 def describe_state(settings: Settings, server_version: int) -> State:
     """The State `settings` would produce on a server of `server_version` (reads the project's files)."""
-    from dbtool import migrate
     from dbtool.seed.profiles import GENERATOR_VERSION
 
-    seeded = migrate.is_example(settings.project)
+    own = settings.profiles.get(settings.profile)
     return State(
         migrations=migrations_digest(project_files(settings)),
-        # Projects without dbtool's generator keep what their migrations insert: one template for all profiles.
-        generator_version=GENERATOR_VERSION if seeded else None,
-        profile=settings.profile if seeded else None,
-        seed=settings.seed if seeded else None,
-        scale=settings.scale if seeded else None,
+        generator_version=GENERATOR_VERSION,
+        # A project's own profile (rows per table) is part of the state it names.
+        profile=settings.profile + (f"+{hashlib.sha256(repr(own).encode()).hexdigest()[:8]}" if own else ""),
+        seed=settings.seed,
+        scale=settings.scale,
         schema=settings.schema,
         server_major=server_version // 10000,
         dbtool_version=dbtool.__version__,
