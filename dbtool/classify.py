@@ -36,3 +36,26 @@ def classify(exc: psycopg.Error) -> DbtoolError:
     if state and state.startswith(RESOURCES):
         return DbtoolError(f"the server ran out of resources: {reason}; the transaction was rolled back")
     return DbtoolError(f"database error: {reason}; the transaction was rolled back")
+
+
+def failure(exc: BaseException) -> DbtoolError:
+    """Any exception a pipeline raised, as the DbtoolError the user sees (the mapping `cli._run` applies)."""
+    import logging
+    import signal
+
+    from dbtool.errors import InterruptedRun, Terminated
+
+    if isinstance(exc, DbtoolError):
+        return exc
+    if isinstance(exc, KeyboardInterrupt):
+        return InterruptedRun(signal.SIGINT)
+    if isinstance(exc, Terminated):
+        return InterruptedRun(signal.SIGTERM)
+    if isinstance(exc, psycopg.Error):
+        return classify(exc)
+    # A bug, not a user error: still one line; the traceback is for --verbose.
+    logging.getLogger(__name__).debug("unexpected failure", exc_info=exc)
+    return DbtoolError(
+        f"unexpected {type(exc).__name__}: {' '.join(str(exc).split()) or type(exc).__name__}; nothing was committed; "
+        "run with --verbose for the traceback and report it"
+    )

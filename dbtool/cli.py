@@ -63,6 +63,26 @@ Strict = Annotated[bool, typer.Option("--strict", envvar="DBTOOL_STRICT",
                                       help="Exit 2 when a table cannot be filled automatically, instead of leaving it empty.")]
 LogFormat = Annotated[str, typer.Option(envvar="DBTOOL_LOG_FORMAT", help="text or json (one JSON object per step).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+# Fleet options: several targets in one command (see dbtool/fleet.py).
+DatabaseUrls = Annotated[
+    list[str] | None,
+    typer.Option("--database-url", envvar="DATABASE_URL", show_envvar=True,
+                 help="Target database, postgresql://user:password@host:port/dbname; repeat it for several. "
+                      "Default: the embedded local server."),
+]
+Targets = Annotated[
+    str | None,
+    typer.Option("--targets", envvar="DBTOOL_TARGETS", show_envvar=True,
+                 help="File listing the targets, one 'name = URL' or URL per line; ${VAR} is taken from the environment."),
+]
+Shard = Annotated[
+    str | None,
+    typer.Option("--shard", envvar="DBTOOL_SHARD", show_envvar=True,
+                 help="Only shard INDEX/COUNT of the targets (0-based: a Kubernetes Indexed Job's completion index)."),
+]
+Parallel = Annotated[
+    int, typer.Option(envvar="DBTOOL_PARALLEL", help="Targets in flight at once; 0 = automatic (4 per core, at most 16)."),
+]
 
 
 _before_command: dict[str, Any] = {}  # common options given before the command name
@@ -145,6 +165,82 @@ def _confirm(settings: Settings, action: str, yes: bool) -> None:
         raise DbtoolError("not confirmed; nothing was changed (pass --yes to skip the question)")
 
 
+def _urls(values: list[str] | None) -> list[str]:
+    """The --database-url values; DATABASE_URL from the environment is one URL, never split on whitespace."""
+    if values and _parameter_source("database_url") == "env":
+        return [os.environ["DATABASE_URL"]]
+    return list(values or [])
+
+
+def _is_fleet(urls: list[str], targets: str | None, shard: str | None) -> bool:
+    """A fleet run: a targets file, a shard, or more than one --database-url; one URL runs exactly as it always did."""
+    return targets is not None or shard is not None or len(urls) > 1
+
+
+def _lazy(module: str, name: str) -> Callable[..., Any]:
+    """A pipeline imported only when it runs (`dbtool --help` stays fast)."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+
+    return call
+
+
+def _settings_only(pipeline: Callable[[Settings], Any]) -> Callable[[Settings, Any], Any]:
+    """Adapt a read-only command, which takes no reporter, to the fleet's (settings, reporter) pipelines."""
+    return lambda settings, reporter: pipeline(settings)
+
+
+def _fleet(
+    reporter: Any, command: str, pipeline: Callable[..., Any], options: dict[str, Any], urls: list[str],
+    targets: str | None, shard: str | None, parallel: int, confirm: tuple[str, bool] | None = None, single: bool = False,
+) -> None:
+    """Run `pipeline` on every target (see dbtool/fleet.py), print one line per target and a summary, exit by the rule."""
+
+    def action() -> Any:
+        from dbtool import fleet
+        from dbtool import targets as targets_module
+
+        if single:  # repair with one URL or none: a fleet of one, the embedded server included
+            settings = _settings(reporter, database_url=urls[0] if urls else None, **options)
+            members = [fleet.Member(str(settings.target), settings)]
+        else:
+            merged, sources, _ = _with_file(options)
+            # DATABASE_URL from the environment is a default, not a fleet member: only flags join a targets file.
+            given = [] if targets is not None and _parameter_source("database_url") != "flag" else urls
+            entries = targets_module.url_entries(given)
+            if targets is not None:
+                entries = entries + targets_module.read_targets(targets, os.environ)
+                targets_module.check_unique(entries)
+            if shard is not None:
+                entries = targets_module.shard(entries, *targets_module.parse_shard(shard))
+            members = [
+                fleet.Member(e.name, Settings.from_options(**merged, database_url=e.url,
+                                                           sources={**sources, "database_url": e.origin}))
+                for e in entries
+            ]
+        count = fleet.resolve_parallel(parallel, len(members))
+        if confirm is not None:
+            _confirm_fleet(members, *confirm)
+        return fleet.run_fleet(command, members, pipeline, reporter, count)
+
+    result = _run(reporter, action)
+    reporter.summary(result.summary_line(), result.document(), result.exit_code, result.error_line())
+    if result.exit_code:
+        raise typer.Exit(code=result.exit_code)
+
+
+def _confirm_fleet(members: list[Any], action: str, yes: bool) -> None:
+    """Interactive terminals confirm a destructive fleet run once, naming the targets; scripts never block."""
+    if yes or not members or not (sys.stdin.isatty() and sys.stdout.isatty()):
+        return
+    names = ", ".join(m.name for m in members[:5]) + (f" and {len(members) - 5} more" if len(members) > 5 else "")
+    if not typer.confirm(f"{action} {len(members)} database(s): {names}?", default=False):
+        raise DbtoolError("not confirmed; nothing was changed (pass --yes to skip the question)")
+
+
 def _run(reporter: Any, action: Callable[[], T]) -> T:
     """Call `action`; map every failure to one line and its exit code."""
     import psycopg
@@ -190,7 +286,7 @@ def _one_line(exc: BaseException) -> str:
 
 def _destructive(command: str, action_word: str, pipeline: str) -> Callable[..., None]:
     def run(
-        database_url: DatabaseUrl = None,
+        database_url: DatabaseUrls = None,
         pool_max: PoolMax = DEFAULT_POOL_MAX,
         lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
         lock_key: LockKey = ADVISORY_LOCK_KEY,
@@ -206,8 +302,19 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
         log_format: LogFormat = "text",
         as_json: AsJson = False,
         verbose: Verbose = False,
+        targets: Targets = None,
+        shard: Shard = None,
+        parallel: Parallel = 0,
     ) -> None:
         reporter = _reporter(log_format, as_json, verbose)
+        urls = _urls(database_url)
+        if _is_fleet(urls, targets, shard):
+            options = dict(pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key, profile=profile, seed=seed,
+                           scale=scale, schema=schema, force=force, workers=workers, alembic_config=alembic_config)
+            _fleet(reporter, command, _lazy("dbtool.reset", pipeline), options, urls, targets, shard, parallel,
+                   (action_word, yes))
+            return
+        database_url = urls[0] if urls else None
 
         def action() -> Any:
             from dbtool import reset
@@ -251,7 +358,7 @@ app.command("drop")(drop_cmd)
 @app.command()
 def migrate(
     revision: Annotated[str, typer.Option(help="Target revision: head, base, or an id.")] = "head",
-    database_url: DatabaseUrl = None,
+    database_url: DatabaseUrls = None,
     pool_max: PoolMax = DEFAULT_POOL_MAX,
     lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
     lock_key: LockKey = ADVISORY_LOCK_KEY,
@@ -261,9 +368,22 @@ def migrate(
     log_format: LogFormat = "text",
     as_json: AsJson = False,
     verbose: Verbose = False,
+    targets: Targets = None,
+    shard: Shard = None,
+    parallel: Parallel = 0,
 ) -> None:
     """Migrate the schema to a revision (up or down) with Alembic, in one locked transaction."""
     reporter = _reporter(log_format, as_json, verbose)
+    urls = _urls(database_url)
+    if _is_fleet(urls, targets, shard):
+        from functools import partial
+
+        options = dict(pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key, schema=schema, force=force,
+                       alembic_config=alembic_config)
+        _fleet(reporter, "migrate", partial(_lazy("dbtool.reset", "migrate_database"), revision=revision), options,
+               urls, targets, shard, parallel)
+        return
+    database_url = urls[0] if urls else None
 
     def action() -> Any:
         from dbtool import reset
@@ -317,15 +437,24 @@ app.command("unprotect")(unprotect_cmd)
 
 def _read_only(name: str) -> Callable[..., None]:
     def run(
-        database_url: DatabaseUrl = None,
+        database_url: DatabaseUrls = None,
         schema: Schema = "public",
         alembic_config: AlembicConfig = None,
         lock_key: LockKey = ADVISORY_LOCK_KEY,
         log_format: LogFormat = "text",
         as_json: AsJson = False,
         verbose: Verbose = False,
+        targets: Targets = None,
+        shard: Shard = None,
+        parallel: Parallel = 0,
     ) -> None:
         reporter = _reporter(log_format, as_json, verbose)
+        urls = _urls(database_url)
+        if _is_fleet(urls, targets, shard):
+            options = dict(schema=schema, lock_key=lock_key, alembic_config=alembic_config)
+            _fleet(reporter, name, _settings_only(_lazy("dbtool.status", name)), options, urls, targets, shard, parallel)
+            return
+        database_url = urls[0] if urls else None
 
         def action() -> Any:
             from dbtool import status as status_module
@@ -470,6 +599,32 @@ def templates(
         lines.append(f"pruned {len(pruned.templates)} templates, {len(pruned.clones)} orphan clones, "
                      f"{len(pruned.builds)} unfinished builds")
     reporter.result("\n".join(lines), document)
+
+
+@app.command()
+def repair(
+    database_url: DatabaseUrls = None,
+    targets: Targets = None,
+    shard: Shard = None,
+    parallel: Parallel = 0,
+    pool_max: PoolMax = DEFAULT_POOL_MAX,
+    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
+    lock_key: LockKey = ADVISORY_LOCK_KEY,
+    schema: Schema = "public",
+    alembic_config: AlembicConfig = None,
+    force: Force = False,
+    yes: Yes = False,
+    log_format: LogFormat = "text",
+    as_json: AsJson = False,
+    verbose: Verbose = False,
+) -> None:
+    """Verify every target and reset only those that drifted from their recorded seed, reporting what was found and done."""
+    reporter = _reporter(log_format, as_json, verbose)
+    urls = _urls(database_url)
+    options = dict(pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key, schema=schema, force=force,
+                   alembic_config=alembic_config)
+    _fleet(reporter, "repair", _lazy("dbtool.repair", "repair_database"), options, urls, targets, shard, parallel,
+           ("Verify, and reset if drifted,", yes), single=not _is_fleet(urls, targets, shard))
 
 
 @app.command()

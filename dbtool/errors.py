@@ -83,6 +83,16 @@ class InterruptedRun(DbtoolError):
         super().__init__(f"interrupted by {name}; transaction rolled back, lock released, database unchanged")
 
 
+class NotStarted(DbtoolError):
+    """A fleet target that a signal stopped before it began; its database was not touched."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        self.exit_code = 128 + signum
+        super().__init__(f"not started: interrupted by {signal.Signals(signum).name}; database not touched")
+
+
 class CommitOutcomeUnknown(DbtoolError):
     """The run was interrupted while its COMMIT was in flight: the old state or the new one, unknown which."""
 

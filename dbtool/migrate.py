@@ -11,9 +11,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import site
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -34,6 +37,36 @@ COOKBOOK_HINT = (
     "or build the engine from config's sqlalchemy.url"
 )
 
+# Alembic keeps process-wide state (alembic.context and op, the working directory, sys.path, logging
+# config), so a process runs one migration at a time; a fleet's targets take turns here.
+_ALEMBIC = threading.Lock()
+ALEMBIC_WAIT_POLL = 0.1  # seconds between checks of WHILE_WAITING
+# Called while this thread waits for its turn; a fleet raises its interrupt here.
+WHILE_WAITING: ContextVar[Callable[[], None] | None] = ContextVar("dbtool_alembic_while_waiting", default=None)
+
+
+def preload() -> None:
+    """Import Alembic and SQLAlchemy in this thread: first imports of them racing in several threads fail (KeyError in importlib)."""
+    import alembic.command  # noqa: F401
+    import alembic.runtime.environment  # noqa: F401
+    import alembic.script  # noqa: F401
+    import sqlalchemy  # noqa: F401
+
+    import dbtool.migrate_dialect  # noqa: F401
+    import dbtool.seed.load  # noqa: F401
+
+
+@contextmanager
+def _one_at_a_time() -> Iterator[None]:
+    check = WHILE_WAITING.get()
+    while not _ALEMBIC.acquire(timeout=ALEMBIC_WAIT_POLL):
+        if check is not None:
+            check()
+    try:
+        yield
+    finally:
+        _ALEMBIC.release()
+
 
 @contextmanager
 def _in_project(project: Project) -> Iterator[None]:
@@ -52,9 +85,18 @@ def _in_project(project: Project) -> Iterator[None]:
         sys.path[:] = path
         if directory:
             for name in set(sys.modules) - modules:
-                origin = getattr(sys.modules[name], "__file__", None) or ""
-                if origin and Path(origin).resolve().is_relative_to(directory):
-                    del sys.modules[name]
+                origin = getattr(sys.modules.get(name), "__file__", None) or ""
+                if origin and _from_project(Path(origin).resolve(), directory.resolve()):
+                    sys.modules.pop(name, None)
+
+
+def _from_project(origin: Path, directory: Path) -> bool:
+    """True for a module the project's env.py imported from its own directory, not dbtool's or an installed package
+    (a virtualenv inside the project directory, or another fleet target's thread importing meanwhile)."""
+    if not origin.is_relative_to(directory):
+        return False
+    installed = {Path(p).resolve() for p in site.getsitepackages()} | {Path(__file__).resolve().parent}
+    return not any(origin.is_relative_to(root) for root in installed)
 
 
 def alembic_config(project: Project) -> Any:
@@ -210,7 +252,7 @@ def migrate(
     engine = create_engine(SHARED_URL, poolclass=NullPool)
     file_config = logging.config.fileConfig
     try:
-        with _in_project(project), engine.connect() as lent:
+        with _one_at_a_time(), _in_project(project), engine.connect() as lent:
             config = alembic_config(project)
             config.set_main_option("sqlalchemy.url", SHARED_URL)
             config.attributes["connection"] = lent

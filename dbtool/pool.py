@@ -7,8 +7,9 @@ import os
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -25,6 +26,11 @@ logger = logging.getLogger(__name__)
 MIN_POOL_SIZE = 2  # the lock connection and the work connection, opened in parallel
 READY_POLL_INTERVAL = 0.01  # seconds between checks while the first connections are made
 MIN_MASKED_LENGTH = 4  # passwords at least this long are masked wherever they appear in an error
+
+# Told of every connection a pool opens; a fleet keeps their cancel handles to stop a target on a signal.
+CONNECTION_OBSERVER: ContextVar[Callable[[psycopg.Connection[Any]], None] | None] = ContextVar(
+    "dbtool_connection_observer", default=None
+)
 
 
 def application_name(command: str) -> str:
@@ -44,16 +50,20 @@ def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
     except psycopg.ProgrammingError as exc:
         raise _connect_failure(exc, settings) from None
     failures: list[psycopg.Error] = []
+    observer = CONNECTION_OBSERVER.get()  # read here: the pool connects in its own threads
 
     class _RecordingConnection(psycopg.Connection):  # type: ignore[type-arg]
         # The pool retries failed connects quietly; remember why so the CLI can say it at once.
         @classmethod
         def connect(cls, *args: Any, **kwargs: Any) -> Any:
             try:
-                return super().connect(*args, **kwargs)
+                conn = super().connect(*args, **kwargs)
             except psycopg.Error as exc:
                 failures.append(exc)
                 raise
+            if observer is not None:
+                observer(conn)
+            return conn
 
     pool = ConnectionPool(
         settings.database_url,

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,6 +44,8 @@ class Reporter:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.steps: list[dict[str, Any]] = []
+        self.step_lines = True  # a fleet prints one line per target instead of one per step
+        self._write_lock = threading.Lock()  # fleet targets report from their own threads: whole lines only
         self.failed_step: str | None = None  # the innermost step an error escaped from
         self._bars: Any = None  # rich Progress while a long seed runs on a terminal
         self._tasks: dict[str, Any] = {}
@@ -77,7 +80,8 @@ class Reporter:
 
     def _text(self, line: str, stream: TextIO | None = None) -> None:
         try:
-            print(line, file=stream or self.out, flush=True)
+            with self._write_lock:
+                print(line, file=stream or self.out, flush=True)
         except BrokenPipeError:
             # The reader went away (`dbtool reset | head -1`): the run's outcome is the database's,
             # not the pipe's, so finish it and drop the rest of the output.
@@ -103,7 +107,7 @@ class Reporter:
         self.steps.append(record)
         if self.json_lines:
             self._emit(record)
-        elif not self.as_json:
+        elif not self.as_json and self.step_lines:
             self._text(f"✓ {step.message or name} {duration:.2f}s")
 
     def note(self, message: str, **fields: Any) -> None:
@@ -138,3 +142,62 @@ class Reporter:
             )
         else:
             self._text(f"dbtool: error: {message}", self.err)
+
+    def target_done(self, text: str, event: dict[str, Any]) -> None:
+        """A fleet target finished: one line (text) or its result/error event (JSON lines); --json waits for the summary."""
+        if self.json_lines:
+            self._emit(event)
+        elif not self.as_json:
+            self._text(text)
+
+    def summary(self, text: str, document: dict[str, Any], exit_code: int, error: str = "") -> None:
+        """A fleet's last word: the summary line (and one error line on stderr), or the whole document."""
+        if self.as_json:
+            self._emit(document)
+        elif self.json_lines:
+            self._emit({"event": "summary", "exit_code": exit_code, **document})
+        else:
+            self._text(text)
+            if exit_code and error:
+                self._text(f"dbtool: error: {error}", self.err)
+
+
+class TargetReporter(Reporter):
+    """The reporter of one fleet target: JSON events tagged with its name, text left to the fleet's line per target.
+
+    Every step, note and progress call first runs `checkpoint`, which raises the interrupt in this
+    target's thread once the fleet was told to stop: signals reach only the main thread.
+    """
+
+    def __init__(self, parent: Reporter, name: str, checkpoint: Callable[[], None]) -> None:
+        super().__init__(parent.log_format, parent.as_json, parent.out, parent.err)
+        self._write_lock = parent._write_lock
+        self.step_lines = False
+        self.name = name
+        self._checkpoint = checkpoint
+
+    def _emit(self, obj: dict[str, Any]) -> None:
+        tagged = dict(obj)
+        if "target" in obj and obj["target"] != self.name:
+            tagged["url"] = obj["target"]  # the connect step's user@host:port/db
+        tagged["target"] = self.name
+        super()._emit(tagged)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[Step]:
+        """Time a step, after checking that the fleet has not been interrupted."""
+        self._checkpoint()
+        with super().step(name) as step:
+            yield step
+
+    def note(self, message: str, **fields: Any) -> None:
+        """A note (lock waits, busy tables), prefixed with the target's name in text."""
+        self._checkpoint()
+        if self.json_lines:
+            self._emit({"event": "note", "message": message, **fields})
+        elif not self.as_json:
+            self._text(f"  {self.name}: {message}")
+
+    def progress(self, table: str, rows: int, percent: int) -> None:
+        """No progress bars for one of many targets; a chunk boundary is a good place to stop."""
+        self._checkpoint()

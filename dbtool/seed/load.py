@@ -16,6 +16,7 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
+from dbtool.seed import shared
 from dbtool.seed.generate import TABLE_SPECS, Chunk, chunks, generate_chunk
 from dbtool.seed.plan import Plan
 from dbtool.seed.profiles import Profile
@@ -71,7 +72,7 @@ def generated(seed: int, profile: Profile, table: int, workers: int, chunk_rows:
     ranges = chunks(TABLE_SPECS[table].driver(profile), chunk_rows)
     if pool is None:
         for first, count in ranges:
-            yield generate_chunk(table, seed, profile, first, count)
+            yield shared.chunk(table, seed, profile, first, count)  # a fleet generates each chunk once
         return
     window: deque[Future[Chunk]] = deque()
     for first, count in ranges:
