@@ -30,20 +30,11 @@ def _shared() -> psycopg.Connection[Any]:
     return conn
 
 
-class SharedConnectionDialect(PGDialect_psycopg):
-    """PGDialect_psycopg over dbtool's connection, whose transaction and life dbtool owns."""
-
-    supports_statement_cache = True
-
-    @classmethod
-    def get_async_dialect_cls(cls, url: Any) -> type[Any]:
-        return SharedAsyncConnectionDialect
+class _Lent:
+    """What both dialects leave to dbtool: the transaction, the isolation level and the connection's life."""
 
     def create_connect_args(self, url: Any) -> Any:
         return [], {}
-
-    def connect(self, *cargs: Any, **cparams: Any) -> Any:
-        return _shared()
 
     def set_isolation_level(self, dbapi_connection: Any, level: Any) -> None:
         if level == "AUTOCOMMIT":
@@ -61,6 +52,19 @@ class SharedConnectionDialect(PGDialect_psycopg):
 
     def do_close(self, dbapi_connection: Any) -> None:
         pass
+
+
+class SharedConnectionDialect(_Lent, PGDialect_psycopg):
+    """PGDialect_psycopg over dbtool's connection, whose transaction and life dbtool owns."""
+
+    supports_statement_cache = True
+
+    @classmethod
+    def get_async_dialect_cls(cls, url: Any) -> type[Any]:
+        return SharedAsyncConnectionDialect
+
+    def connect(self, *cargs: Any, **cparams: Any) -> Any:
+        return _shared()
 
 
 class _AsyncCursor:
@@ -141,7 +145,7 @@ class _SharedAsyncDBAPI(PsycopgAdaptDBAPI):
         return super().connect(async_creator_fn=lend)
 
 
-class SharedAsyncConnectionDialect(PGDialectAsync_psycopg):
+class SharedAsyncConnectionDialect(_Lent, PGDialectAsync_psycopg):
     """The async psycopg dialect over dbtool's (sync) connection, for env.py files that use asyncio."""
 
     supports_statement_cache = True
@@ -152,28 +156,10 @@ class SharedAsyncConnectionDialect(PGDialectAsync_psycopg):
 
         return _SharedAsyncDBAPI(psycopg, ExecStatus)
 
-    def create_connect_args(self, url: Any) -> Any:
-        return [], {}
-
     def _type_info_fetch(self, connection: Any, name: str) -> Any:
         from psycopg.types import TypeInfo
 
         return TypeInfo.fetch(connection.connection.driver_connection.shared, name)
-
-    def set_isolation_level(self, dbapi_connection: Any, level: Any) -> None:
-        SharedConnectionDialect.set_isolation_level(self, dbapi_connection, level)  # type: ignore[arg-type]
-
-    def reset_isolation_level(self, dbapi_connection: Any) -> None:
-        pass
-
-    def do_commit(self, dbapi_connection: Any) -> None:
-        pass
-
-    def do_rollback(self, dbapi_connection: Any) -> None:
-        pass
-
-    def do_close(self, dbapi_connection: Any) -> None:
-        pass
 
 
 def driver_connection(sa_connection: Any) -> Any:
