@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import signal
+import time
 
 import psycopg
 import pytest
 from psycopg import sql
 
 from tests.fire.runs import Run
-from tests.fire.state import connect, wait_for_backend
+from tests.fire.state import connect, dbtool_backends, wait_for_backend
 from tests.helpers import advisory_locks, dbtool, last_digest
 
 pytestmark = pytest.mark.fire
@@ -22,12 +23,26 @@ def _set_for_database(url: str, setting: str, value: str) -> None:
 
 
 def test_the_lock_session_survives_idle_session_timeout(database_url: str) -> None:
-    """The issue's reproduction: the idle lock session was ended mid-run and the run still committed."""
+    """The issue's reproduction: with idle_session_timeout the idle lock session was ended mid-run
+    and the COPY went on unserialized. Sampled while the run works: never a COPY without the lock."""
     _set_for_database(database_url, "idle_session_timeout", "300ms")
-    result = dbtool("reset", "--database-url", database_url, "--profile", "load", "--scale", "10")
-    assert result.exit_code == 0, result.output
-    with psycopg.connect(database_url) as conn:
-        assert last_digest(conn)
+    unlocked_copies = copies = 0
+    with connect(database_url) as watch:
+        run = Run("reset", database_url, ("--profile", "load", "--scale", "10"))
+        while run.proc.poll() is None:
+            backends = dbtool_backends(watch, run.pid)
+            copying = any(query.startswith("COPY") and state == "active" for _, state, _, query in backends)
+            locked = watch.execute(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())"
+            ).fetchone()[0]
+            copies += copying
+            unlocked_copies += copying and not locked
+            time.sleep(0.02)
+        outcome = run.finish()
+    assert outcome.code == 0, outcome.output
+    assert copies > 0, "the run was too short to sample"
+    assert unlocked_copies == 0, f"{unlocked_copies} of {copies} samples saw a COPY while no session held the lock"
 
 
 def test_a_run_whose_lock_session_ended_rolls_back_instead_of_committing(database_url: str) -> None:
