@@ -40,7 +40,7 @@ def explain(settings: Settings) -> dict[str, Any]:
         raise DbtoolError(f"the migrations of {settings.project} create no tables in the managed schema")
     own = settings.profiles.get(settings.profile)
     planned = plan.plan(tables, generic_rows(settings.profile, settings.scale, settings.profiles),
-                        own.counts(settings.scale) if own else None)
+                        own.counts(settings.scale) if own else None, own.columns if own else None)
     return {
         "project": str(settings.project),
         "profile": settings.profile,

@@ -164,7 +164,7 @@ def _seed_any_schema(conn: psycopg.Connection, settings: Settings, reporter: Rep
         tables = catalog.read(conn, settings.schema, exclude)
         own = settings.profiles.get(settings.profile)
         planned = plan.plan(tables, generic_rows(settings.profile, settings.scale, settings.profiles),
-                            own.counts(settings.scale) if own else None)
+                            own.counts(settings.scale) if own else None, own.columns if own else None)
         skipped = [t for t in planned.tables if t.skipped]
         for t in skipped:
             reporter.note(f"{t.name}: left empty: {t.skipped}", table=t.name, skipped=t.skipped)

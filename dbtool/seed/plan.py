@@ -16,6 +16,7 @@ from itertools import product
 from dbtool.catalog import Column, Table
 from dbtool.seed import checks
 from dbtool.seed.checks import Atom, Ref, Unsupported
+from dbtool.seed.profiles import ColumnOverride
 
 EPOCH_DATE = dt.date(2026, 1, 1)
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -80,6 +81,8 @@ class Rule:
     ref_group: str = ""  # columns of one composite foreign key share a parent row
     ref_mode: str = "many"  # many (any parent row), one (row i: a unique FK), self (an earlier row), grid
     grid: tuple[int, int] = (1, 1)  # grid mode: (stride, size) of this column's digit
+    weights: tuple[int, ...] = ()  # a profile's weights for the listed values (domain.choices, in order)
+    null_fraction: float = 0.0  # a profile's share of NULLs
     source: str | None = None  # derived: the column it follows
     op: str = ""  # derived: how it follows (<, <=, >, >=, =, <>)
     timezone: bool = False
@@ -114,9 +117,12 @@ class Plan:
         return next(t for t in self.tables if t.name == name)
 
 
-def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, str]] | None = None) -> Plan:
-    """Plan every table: `rows` each unless `per_table` gives a count or (N, parent): N per parent row."""
+def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, str]] | None = None,
+         columns: dict[tuple[str, str], ColumnOverride] | None = None) -> Plan:
+    """Plan every table: `rows` each unless `per_table` gives a count or (N, parent): N per parent row;
+    `columns` are a profile's overrides, keyed by (table, column)."""
     per_table = per_table or {}
+    columns = columns or {}
     planned: dict[str, TablePlan] = {}
     pending, waits = list(tables), 0
     while pending:  # a table counted per parent row is planned after its parent
@@ -139,7 +145,8 @@ def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, s
                 continue
             wanted = n * (planned[parent].kept or planned[parent].count)
         waits = 0
-        planned[table.name] = _plan_table(table, wanted) if wanted else TablePlan(table.name, 0)
+        overrides = {c: o for (t, c), o in columns.items() if t == table.name}
+        planned[table.name] = _plan_table(table, wanted, overrides) if wanted else TablePlan(table.name, 0)
     by_name = {t.name: t for t in tables}
     changed = True
     while changed:  # a table whose NOT NULL foreign key points at a table that gets no rows gets none either
@@ -157,7 +164,7 @@ def _skip(table: Table, reason: str) -> TablePlan:
     return TablePlan(table.name, 0, skipped=reason)
 
 
-def _plan_table(table: Table, rows: int) -> TablePlan:
+def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | None = None) -> TablePlan:
     if table.rows:
         return TablePlan(table.name, 0, kept=table.rows, existing=table.existing)
     try:
@@ -174,9 +181,19 @@ def _plan_table(table: Table, rows: int) -> TablePlan:
         domain = domains.get(column.name, Domain())
         if column.not_null:
             domain.not_null = True
+        override = (overrides or {}).get(column.name)
         if column.name in fk_columns:
-            rules.append(Rule(column.name, "reference", "foreign key", domain))  # resolved once every table is planned
+            rules.append(Rule(column.name, "reference", "foreign key", domain,  # resolved once every table is planned
+                              null_fraction=override.null_fraction if override else 0.0))
             continue
+        if override is not None:
+            try:
+                rule = _overridden(table, column, domain, column.name in unique, override)
+            except Unsupported as exc:
+                return _skip(table, f"column {column.name}: the profile's override: {exc}")
+            if rule is not None:
+                rules.append(rule)
+                continue
         if column.name in derived and not domain.null:
             r = derived[column.name]
             _tighten(domains.setdefault(r.left, Domain()), domain, r.op)
@@ -195,6 +212,36 @@ def _plan_table(table: Table, rows: int) -> TablePlan:
         if limit is not None:
             cap = min(cap, limit)
     return TablePlan(table.name, max(cap, 0), _updated_after_created(table, rules))
+
+
+def _overridden(table: Table, column: Column, domain: Domain, unique: bool, override: ColumnOverride) -> Rule | None:
+    """The rule a profile's override makes for `column`, or None to use the usual one as it is."""
+    if override.null_fraction and column.not_null:
+        raise Unsupported("null_fraction on a NOT NULL column")
+    if override.format:
+        return Rule(column.name, "format", f"profile: format {override.format}", domain, unique=unique,
+                    text_kind=override.format, null_fraction=override.null_fraction)
+    if override.range:
+        low, high = (_raw(column, v) for v in override.range)
+        if not isinstance(low, int) or not isinstance(high, int):
+            raise Unsupported(f"range on a {column.type} column")
+        domain.lo = low if domain.lo is None else max(domain.lo, low)
+        domain.hi = high if domain.hi is None else min(domain.hi, high)
+    if override.values and column.labels:
+        unknown = [v for v in override.values if v not in column.labels]
+        if unknown:
+            raise Unsupported(f"{', '.join(map(str, unknown))} not among the enum's labels")
+        return Rule(column.name, "enum", f"profile: {len(override.values)} labels", domain, unique=unique,
+                    labels=tuple(map(str, override.values)), weights=override.weights,
+                    null_fraction=override.null_fraction)
+    if override.values:
+        domain.choices = tuple(_raw(column, v) for v in override.values)
+    rule, _ = _column_rule(table, column, domain, unique)
+    weights = override.weights if override.values and rule.domain.choices == domain.choices and (
+        len(override.weights) == len(domain.choices or ())) else ()
+    if override.values and override.weights and not weights:
+        raise Unsupported("some listed values break the column's CHECKs")
+    return replace(rule, why=f"profile: {rule.why}", weights=weights, null_fraction=override.null_fraction)
 
 
 def _tighten(source: Domain, derived: Domain, op: str) -> None:

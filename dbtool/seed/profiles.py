@@ -38,11 +38,49 @@ PER_PARENT = re.compile(r"\s*(\d+)\s+per\s+([A-Za-z_][A-Za-z0-9_]*)\s*")
 
 
 @dataclass(frozen=True)
+class ColumnOverride:
+    """A profile's say on one column: listed values (weighted), a range, a format with the row
+    number, a constant, and/or a fraction of NULLs."""
+
+    values: tuple[object, ...] = ()
+    weights: tuple[int, ...] = ()
+    range: tuple[object, object] | None = None
+    format: str | None = None  # "INV-{row:06d}": the row number counts from 1
+    null_fraction: float = 0.0
+
+
+OVERRIDE_KEYS = {"values", "weights", "range", "format", "constant", "null_fraction"}
+
+
+def _override(where: str, body: object) -> ColumnOverride:
+    if not isinstance(body, dict) or not body or set(body) - OVERRIDE_KEYS:
+        raise ValueError(f"{where} takes {', '.join(sorted(OVERRIDE_KEYS))}")
+    values = tuple(body.get("values", ())) + ((body["constant"],) if "constant" in body else ())
+    weights = tuple(body.get("weights", ()))
+    if weights and (len(weights) != len(values) or any(not isinstance(w, int) or w < 0 for w in weights) or not sum(weights)):
+        raise ValueError(f"{where}.weights must be one whole number >= 0 per value, not all 0")
+    span = body.get("range")
+    if span is not None and (not isinstance(span, list) or len(span) != 2):
+        raise ValueError(f"{where}.range must be [low, high]")
+    form = body.get("format")
+    if form is not None:
+        try:
+            str(form).format(row=1)
+        except (KeyError, IndexError, ValueError):
+            raise ValueError(f"{where}.format must use only {{row}} (e.g. \"INV-{{row:06d}}\")") from None
+    fraction = body.get("null_fraction", 0.0)
+    if not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
+        raise ValueError(f"{where}.null_fraction must be between 0 and 1")
+    return ColumnOverride(values, weights, tuple(span) if span else None, form, float(fraction))  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
 class ProjectProfile:
     """A profile of a team's own project: rows per table by default, and per table (a count, or N per parent row)."""
 
     rows: int | None = None
     tables: dict[str, int | tuple[int, str]] = field(default_factory=dict)
+    columns: dict[tuple[str, str], ColumnOverride] = field(default_factory=dict)
 
     def counts(self, scale: int) -> dict[str, int | tuple[int, str]]:
         """Per-table counts at `scale` (N per parent stays N: the parent scales)."""
@@ -56,8 +94,8 @@ def parse_profiles(table: object, origin: str) -> dict[str, ProjectProfile]:
     found = {}
     for name, body in table.items():
         where = f"{origin}: profiles.{name}"
-        if not isinstance(body, dict) or set(body) - {"rows", "tables"}:
-            raise ValueError(f"{where} takes rows = N and a tables table ([profiles.{name}.tables])")
+        if not isinstance(body, dict) or set(body) - {"rows", "tables", "columns"}:
+            raise ValueError(f"{where} takes rows = N, a tables table and a columns table ([profiles.{name}.columns])")
         rows = body.get("rows")
         if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
             raise ValueError(f"{where}.rows = {rows!r} must be a whole number >= 0")
@@ -70,7 +108,13 @@ def parse_profiles(table: object, origin: str) -> dict[str, ProjectProfile]:
                 tables[t] = (int(n), parent)
             else:
                 raise ValueError(f"{where}.tables.{t} = {count!r} must be a row count or \"N per PARENT_TABLE\"")
-        found[name] = ProjectProfile(rows, tables)
+        columns = {}
+        for key, body_ in (body.get("columns") or {}).items():
+            table_name, dot, column = str(key).partition(".")
+            if not dot or not column:
+                raise ValueError(f'{where}.columns."{key}" must name TABLE.COLUMN')
+            columns[(table_name, column)] = _override(f'{where}.columns."{key}"', body_)
+        found[name] = ProjectProfile(rows, tables, columns)
     return found
 
 

@@ -78,6 +78,10 @@ def _text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray,
         values = _formatted(rule, _raw(plan, table, rule, seed, rows, memo, raws))
     else:
         values = column_text(plan, table, rule, seed, rows)
+    if rule.null_fraction:
+        cut = np.uint64(int(rule.null_fraction * 1_000_000))
+        nulls = (draws(seed, rows, table.name, rule.column, "null") % np.uint64(1_000_000)) < cut
+        values = [NULL if n else v for n, v in zip(nulls.tolist(), values)]
     memo[rule.column] = values
     return values
 
@@ -121,10 +125,8 @@ def raw_values(rule: Rule, seed: int, table: str, rows: np.ndarray) -> np.ndarra
         likely_true = any(h in rule.column.lower() for h in ("active", "enabled", "visible", "verified"))
         return ((bits % np.uint64(10)) < np.uint64(8)).astype(np.int64) if likely_true else (bits & np.uint64(1)).astype(np.int64)
     if d.choices is not None:
-        choices = np.array(sorted(d.choices), dtype=object)  # type: ignore[type-var]
-        picks = permute(rows, len(choices), key32(table, rule.column)) if rule.unique else (
-            draws(seed, rows, table, rule.column) % np.uint64(len(choices))).astype(np.int64)
-        return choices[np.asarray(picks, dtype=np.int64)]
+        choices = np.array(d.choices if rule.weights else sorted(d.choices), dtype=object)  # type: ignore[type-var]
+        return choices[_choice(rule, seed, table, rows, len(choices))]
     assert d.lo is not None and d.hi is not None
     m, r = d.modulus or (1, 0)
     first = d.lo + ((r - d.lo) % m)
@@ -138,6 +140,17 @@ def raw_values(rule: Rule, seed: int, table: str, rows: np.ndarray) -> np.ndarra
         if (excluded - first) % m == 0:
             values = np.where(values >= excluded, values + m, values)
     return values
+
+
+def _choice(rule: Rule, seed: int, table: str, rows: np.ndarray, size: int) -> np.ndarray:
+    """Which listed value each row takes: a bijection when unique, weighted when the profile says so."""
+    if rule.unique:
+        return np.asarray(permute(rows, size, key32(table, rule.column)), dtype=np.int64)
+    bits = draws(seed, rows, table, rule.column)
+    if rule.weights:
+        bounds = np.cumsum(np.array(rule.weights, dtype=np.uint64))
+        return np.searchsorted(bounds, bits % bounds[-1], side="right").astype(np.int64)
+    return (bits % np.uint64(size)).astype(np.int64)
 
 
 def _formatted(rule: Rule, raw: np.ndarray) -> list[str]:
@@ -177,9 +190,10 @@ def column_text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.nd
     if kind == "reference":
         return _reference(plan, table, rule, seed, rows)
     if kind == "enum":
-        picks = permute(rows, len(rule.labels), key32(table.name, rule.column)) if rule.unique else (
-            draws(seed, rows, table.name, rule.column) % np.uint64(len(rule.labels))).astype(np.int64)
-        return [rule.labels[int(p)].translate(COPY_ESCAPES) for p in np.asarray(picks).tolist()]
+        picks = _choice(rule, seed, table.name, rows, len(rule.labels))
+        return [rule.labels[int(p)].translate(COPY_ESCAPES) for p in picks.tolist()]
+    if kind == "format":
+        return [rule.text_kind.format(row=r + 1).translate(COPY_ESCAPES) for r in rows.tolist()]
     if kind == "uuid":
         return _uuids(seed, table.name, rule, rows)
     if kind == "text":
@@ -246,10 +260,8 @@ def chunk_column(plan: Plan, table: TablePlan, column: str, seed: int, rows: np.
 def _texts(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
     d = rule.domain
     if rule.text_kind == "choice":
-        choices = sorted(str(c) for c in d.choices or ())
-        picks = permute(rows, len(choices), key32(table, rule.column)) if rule.unique else (
-            draws(seed, rows, table, rule.column) % np.uint64(len(choices))).astype(np.int64)
-        values = [choices[int(p)] for p in np.asarray(picks).tolist()]
+        choices = [str(c) for c in d.choices or ()] if rule.weights else sorted(str(c) for c in d.choices or ())
+        values = [choices[int(p)] for p in _choice(rule, seed, table, rows, len(choices)).tolist()]
     elif rule.text_kind == "pattern":
         cap = patterns.capacity(d.pattern or "")
         numbers = permute(rows, cap, key32(table, rule.column)) if rule.unique else draws(seed, rows, table, rule.column)

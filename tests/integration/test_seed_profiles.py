@@ -1,0 +1,87 @@
+"""A team's own profiles: rows per table, N per parent row, column overrides, and `dbtool plan`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.helpers import dbtool_process
+
+GENERIC = Path(__file__).resolve().parents[1] / "projects" / "generic"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A copy of the generic fixture project, to which a test adds its dbtool.toml."""
+    target = tmp_path / "project"
+    shutil.copytree(GENERIC, target)
+    return target
+
+
+def _reset(project: Path, url: str, *args: str) -> dict[str, object]:
+    done = dbtool_process("reset", "--database-url", url, "--yes", "--json", *args, cwd=project, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_rows_per_table_and_per_parent_row(project: Path, database_url: str) -> None:
+    (project / "dbtool.toml").write_text(
+        '[profiles.dev]\nrows = 20\n[profiles.dev.tables]\ntickets = "3 per customers"\nticket_comments = 7\n'
+        "[profiles.qa]\nrows = 4\n"
+    )
+    assert _reset(project, database_url)["row_counts"] == {"customers": 20, "tickets": 60, "ticket_comments": 7}
+    assert _reset(project, database_url, "--profile", "qa")["row_counts"] == {"customers": 4, "tickets": 4, "ticket_comments": 4}
+    assert _reset(project, database_url, "--profile", "ci")["row_counts"] == {"customers": 10, "tickets": 10, "ticket_comments": 10}
+
+
+def test_column_overrides(project: Path, database_url: str, conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+    (project / "dbtool.toml").write_text(
+        "[profiles.dev]\nrows = 400\n[profiles.dev.columns]\n"
+        '"tickets.status" = { values = ["open", "closed"], weights = [3, 1] }\n'
+        '"tickets.priority" = { range = [2, 3] }\n'
+        '"tickets.subject" = { format = "TICKET-{row:05d}" }\n'
+    )
+    _reset(project, database_url)
+    counts = dict(conn.execute("SELECT status, count(*) FROM tickets GROUP BY 1").fetchall())
+    assert set(counts) == {"open", "closed"} and 2.2 < counts["open"] / counts["closed"] < 4.2, counts
+    assert conn.execute("SELECT min(priority), max(priority) FROM tickets").fetchone() == (2, 3)
+    subjects = [r[0] for r in conn.execute("SELECT subject FROM tickets ORDER BY id LIMIT 2")]
+    assert subjects == ["TICKET-00001", "TICKET-00002"]
+
+
+def test_an_override_the_schema_forbids_leaves_the_table_empty_saying_why(project: Path, database_url: str) -> None:
+    (project / "dbtool.toml").write_text('[profiles.dev.columns]\n"customers.full_name" = { null_fraction = 0.5 }\n')
+    done = dbtool_process("reset", "--database-url", database_url, "--yes", cwd=project, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "customers: left empty: column full_name" in done.stdout and "NOT NULL" in done.stdout
+    strict = dbtool_process("reset", "--database-url", database_url, "--yes", "--strict", cwd=project, timeout=120)
+    assert strict.returncode == 2 and "--strict" in strict.stderr
+
+
+@pytest.mark.parametrize(
+    ("toml", "fragment"),
+    [('[profiles.dev.tables]\ntickets = "many"\n', "tables.tickets"),
+     ('[profiles.dev.columns]\n"tickets" = { constant = 1 }\n', "TABLE.COLUMN"),
+     ('[profiles.dev.columns]\n"tickets.status" = { values = ["a"], weights = [1, 2] }\n', "weights")],
+)
+def test_a_bad_profile_is_one_line_exit_2(project: Path, database_url: str, toml: str, fragment: str) -> None:
+    (project / "dbtool.toml").write_text(toml)
+    done = dbtool_process("reset", "--database-url", database_url, "--yes", cwd=project, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert fragment in done.stderr and len(done.stderr.strip().splitlines()) == 1
+
+
+def test_plan_shows_counts_and_rules_and_changes_nothing(project: Path, database_url: str, conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+    (project / "dbtool.toml").write_text('[profiles.dev.tables]\ntickets = "2 per customers"\n')
+    done = dbtool_process("plan", "--database-url", database_url, "--json", cwd=project, timeout=120)
+    assert done.returncode == 0, done.stderr
+    tables = json.loads(done.stdout)["tables"]
+    assert tables["customers"]["rows"] == 100 and tables["tickets"]["rows"] == 200
+    assert tables["customers"]["columns"]["email"].startswith("text:") and "email" in tables["customers"]["columns"]["email"]
+    assert tables["tickets"]["columns"]["customer_id"].startswith("reference: foreign key")
+    left = conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbtool_plan_%'").fetchone()[0]
+    assert left == 0 and conn.execute("SELECT to_regclass('customers')").fetchone()[0] is None
