@@ -7,59 +7,18 @@ Tables the migrations filled keep exactly their rows; generated rows may referen
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
-from decimal import Decimal, InvalidOperation
-from itertools import product
 
 from dbtool.catalog import Column, Table
-from dbtool.seed import checks
-from dbtool.seed.checks import Atom, Ref, Unsupported
+from dbtool.seed.checks import Unsupported
+from dbtool.seed.domains import NUMERIC_KINDS, Domain, raw, scale_of, solve_checks
 from dbtool.seed.profiles import ColumnOverride
 
-EPOCH_DATE = dt.date(2026, 1, 1)
-EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 INTEGER_BOUNDS = {"int2": (-(2**15), 2**15 - 1), "int4": (-(2**31), 2**31 - 1), "int8": (-(2**63), 2**63 - 1)}
-NUMERIC_KINDS = {"int2": "integer", "int4": "integer", "int8": "integer", "numeric": "decimal", "float4": "decimal",
-                 "float8": "decimal", "money": "decimal", "date": "date", "timestamp": "timestamp",
-                 "timestamptz": "timestamp", "time": "time", "interval": "interval"}
 TEXT_TYPES = {"text", "varchar", "bpchar", "citext", "name"}
 OTHER_KINDS = {"bool": "boolean", "uuid": "uuid", "json": "json", "jsonb": "json", "bytea": "bytea", "inet": "inet",
                "cidr": "inet"}
-FLOAT_SCALE = 2  # real/double precision values are generated with two decimals
-MAX_COMBINATIONS = 256
-
-
-@dataclass
-class Domain:
-    """What a column's values may be, in raw units (integers; scaled decimals; days; seconds)."""
-
-    lo: int | None = None
-    hi: int | None = None
-    modulus: tuple[int, int] | None = None
-    excluded: set[object] = field(default_factory=set)
-    choices: tuple[object, ...] | None = None
-    min_length: int | None = None
-    max_length: int | None = None
-    pattern: str | None = None
-    anti_patterns: tuple[str, ...] = ()  # values must not match these
-    excluded_lengths: frozenset[int] = frozenset()
-    case: str | None = None  # "lower" or "upper"
-    null: bool = False  # the chosen alternative needs NULL here
-    not_null: bool = False
-
-    def copy(self) -> Domain:
-        return replace(self, excluded=set(self.excluded))
-
-
-@dataclass(frozen=True)
-class Relation:
-    """`left op right` between two columns of a row: right is derived from left."""
-
-    left: str
-    op: str
-    right: str
 
 
 @dataclass(frozen=True)
@@ -168,7 +127,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
     if table.rows:
         return TablePlan(table.name, 0, kept=table.rows, existing=table.existing)
     try:
-        domains, relations = _solve_checks(table)
+        domains, relations = solve_checks(table)
     except Unsupported as exc:
         return _skip(table, f"{exc}; set tables.{table.name} = 0 in the profile to leave it empty on purpose")
     unique = _unique_columns(table)
@@ -202,7 +161,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
                 return _skip(table, f"CHECK {r.left} {r.op} {r.right} compares columns dbtool cannot order; "
                                     f"set tables.{table.name} = 0 in the profile to leave it empty")
             rules.append(Rule(column.name, "derived", f"CHECK {r.left} {r.op} {r.right}", domain, source=r.left, op=r.op,
-                              scale=_scale(column), timezone=column.base == "timestamptz", text_kind=kind))
+                              scale=scale_of(column), timezone=column.base == "timestamptz", text_kind=kind))
             continue
         try:
             rule, limit = _column_rule(table, column, domain, column.name in unique)
@@ -222,7 +181,7 @@ def _overridden(table: Table, column: Column, domain: Domain, unique: bool, over
         return Rule(column.name, "format", f"profile: format {override.format}", domain, unique=unique,
                     text_kind=override.format, null_fraction=override.null_fraction)
     if override.range:
-        low, high = (_raw(column, v) for v in override.range)
+        low, high = (raw(column, v) for v in override.range)
         if not isinstance(low, int) or not isinstance(high, int):
             raise Unsupported(f"range on a {column.type} column")
         domain.lo = low if domain.lo is None else max(domain.lo, low)
@@ -235,7 +194,7 @@ def _overridden(table: Table, column: Column, domain: Domain, unique: bool, over
                     labels=tuple(map(str, override.values)), weights=override.weights,
                     null_fraction=override.null_fraction)
     if override.values:
-        domain.choices = tuple(_raw(column, v) for v in override.values)
+        domain.choices = tuple(raw(column, v) for v in override.values)
     rule, _ = _column_rule(table, column, domain, unique)
     weights = override.weights if override.values and rule.domain.choices == domain.choices and (
         len(override.weights) == len(domain.choices or ())) else ()
@@ -263,12 +222,6 @@ def _updated_after_created(table: Table, rules: list[Rule]) -> tuple[Rule, ...]:
     return tuple(by_name[r.column] for r in rules)
 
 
-def _scale(column: Column) -> int:
-    if column.base == "numeric":
-        return column.precision[1] if column.precision else 2
-    return FLOAT_SCALE if column.base in ("float4", "float8", "money") else 0
-
-
 def _unique_columns(table: Table) -> set[str]:
     """Columns whose values must differ row to row for every unique key to hold (one per key suffices)."""
     fk = {c for k in table.of_kind("f") for c in k.columns}
@@ -284,209 +237,6 @@ def _unique_columns(table: Table) -> set[str]:
         if own:
             unique.add(own[-1] if len(key) > 1 and own[-1] != own[0] and own[0] in unique else own[0])
     return unique
-
-
-def _solve_checks(table: Table) -> tuple[dict[str, Domain], list[Relation]]:
-    """One alternative of every CHECK (and domain CHECK) that fits together, as domains and relations."""
-    parsed: list[tuple[str, list[list[Atom]]]] = []
-    for k in table.of_kind("c"):
-        parsed.append((k.name, checks.alternatives(_parse(k.name, k.definition))))
-    for column in table.columns:
-        for definition in column.domain_checks:
-            node = _parse(f"domain of {column.name}", definition.replace("VALUE", f'"{column.name}"'))
-            parsed.append((f"domain of {column.name}", checks.alternatives(node)))
-    columns = {c.name: c for c in table.columns}
-    options = [sorted(alts, key=len) for _, alts in parsed]
-    last_error = "no alternative fits"
-    for count, choice in enumerate(product(*options)):
-        if count >= MAX_COMBINATIONS:
-            break
-        try:
-            return _merge([a for alt in choice for a in alt], columns)
-        except Unsupported as exc:
-            last_error = str(exc)
-    names = ", ".join(name for name, _ in parsed)
-    raise Unsupported(f"CHECK {names}: {last_error}")
-
-
-def _parse(name: str, definition: str) -> checks.Node:
-    try:
-        return checks.parse(definition)
-    except Unsupported as exc:
-        raise Unsupported(f"CHECK {name} ({definition}) is not a supported shape: {exc}") from None
-
-
-def _merge(atoms: list[Atom], columns: dict[str, Column]) -> tuple[dict[str, Domain], list[Relation]]:
-    domains: dict[str, Domain] = {}
-    relations: list[Relation] = []
-    for atom in atoms:
-        name = atom.left.column
-        if name not in columns:
-            raise Unsupported(f"{name} is not a column")
-        column = columns[name]
-        domain = domains.setdefault(name, Domain())
-        if isinstance(atom.right, Ref):
-            other = atom.right.column
-            if other == name and atom.left.function in (None, "lower", "upper") and atom.op == "=":
-                case = atom.left.function or atom.right.function
-                if case:
-                    domain.case = case
-                continue
-            if other not in columns or atom.left.function or atom.right.function:
-                raise Unsupported(f"a comparison of {name} with {other}")
-            relations.append(Relation(name, atom.op, other))
-            continue
-        _restrict(domain, column, atom)
-    relations = _settle(relations, domains, columns)
-    for name, domain in domains.items():
-        column = columns[name]
-        if domain.null and column.not_null:
-            raise Unsupported(f"{name} would have to be NULL but is NOT NULL")
-        if domain.lo is not None and domain.hi is not None and domain.lo > domain.hi:
-            raise Unsupported(f"no value of {name} fits every bound")
-        if domain.choices is not None:
-            m, r = domain.modulus or (1, 0)
-            domain.choices = tuple(
-                c for c in domain.choices if c not in domain.excluded
-                and (not isinstance(c, int) or isinstance(c, bool) or (
-                    (domain.lo is None or c >= domain.lo) and (domain.hi is None or c <= domain.hi) and c % m == r))
-                and (not isinstance(c, str) or (
-                    len(c) >= (domain.min_length or 0) and (domain.max_length is None or len(c) <= domain.max_length)
-                    and (domain.pattern is None or re.search(domain.pattern, c) is not None))))
-            if not domain.choices:
-                raise Unsupported(f"no listed value of {name} fits its other CHECKs")
-    return domains, relations
-
-
-STRICTER = {frozenset({"<", "<="}): "<", frozenset({">", ">="}): ">", frozenset({"<=", ">="}): "=",
-            frozenset({"<>", "<="}): "<", frozenset({"<>", "<"}): "<", frozenset({"<>", ">="}): ">",
-            frozenset({"<>", ">"}): ">", frozenset({"=", "<="}): "=", frozenset({"=", ">="}): "="}
-FLIP = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "=": "=", "<>": "<>"}
-HOLDS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
-         "=": lambda a, b: a == b, "<>": lambda a, b: a != b}
-
-
-def _settle(relations: list[Relation], domains: dict[str, Domain], columns: dict[str, Column]) -> list[Relation]:
-    """One relation per pair of columns, each derived column following one source; pairs of listed
-    values are settled here by keeping only values that satisfy the comparison."""
-    by_pair: dict[tuple[str, str], str] = {}
-    for r in relations:
-        left, op, right = (r.left, r.op, r.right) if r.left < r.right else (r.right, FLIP[r.op], r.left)
-        known = by_pair.get((left, right))
-        if known is not None and known != op:
-            combined = STRICTER.get(frozenset({known, op}))
-            if combined is None:
-                raise Unsupported(f"{left} {known} {right} and {left} {op} {right} together")
-            op = combined
-        by_pair[(left, right)] = op
-    settled: list[Relation] = []
-    for (left, right), op in by_pair.items():
-        fixed_left = domains.get(left, Domain()).choices
-        fixed_right = domains.get(right, Domain()).choices
-        if fixed_left is not None and fixed_right is not None:
-            pairs = [(a, b) for a in fixed_left for b in fixed_right if _comparable(a, b) and HOLDS[op](a, b)]
-            if not pairs:
-                raise Unsupported(f"no listed values satisfy {left} {op} {right}")
-            domains[left].choices, domains[right].choices = (pairs[0][0],), (pairs[0][1],)
-            continue
-        right_bounded = fixed_right is not None or _bounded(domains.get(right))
-        if right_bounded and not (fixed_left is not None or _bounded(domains.get(left))):
-            left, op, right = right, FLIP[op], left  # derive the side that is free to take any value
-        settled.append(Relation(left, op, right))
-    followed = [r.right for r in settled]
-    if len(followed) != len(set(followed)) or set(followed) & {r.left for r in settled}:
-        raise Unsupported("a column compared with two others")
-    return settled
-
-
-def _bounded(domain: Domain | None) -> bool:
-    return domain is not None and (domain.lo is not None or domain.hi is not None or domain.modulus is not None)
-
-
-def _comparable(a: object, b: object) -> bool:
-    return isinstance(a, (int, float)) == isinstance(b, (int, float))
-
-
-def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
-    op, value = atom.op, atom.right
-    if op == "null":
-        domain.null = True
-        return
-    if op == "notnull":
-        domain.not_null = True
-        return
-    if atom.left.function == "length":
-        if op == "<>" and isinstance(value, int):
-            domain.excluded_lengths = domain.excluded_lengths | {value}
-            return
-        if op not in ("=", "<", "<=", ">", ">=") or not isinstance(value, int):
-            raise Unsupported(f"length({column.name}) {op} {value!r}")
-        low, high = {"=": (value, value), "<": (None, value - 1), "<=": (None, value),
-                     ">": (value + 1, None), ">=": (value, None)}[op]
-        if low is not None:
-            domain.min_length = max(domain.min_length or 0, low)
-        if high is not None:
-            domain.max_length = high if domain.max_length is None else min(domain.max_length, high)
-        return
-    if atom.left.function in ("lower", "upper"):
-        domain.case = atom.left.function
-    if op == "mod":
-        modulus, remainder = value  # type: ignore[misc]
-        if NUMERIC_KINDS.get(column.base) != "integer" or not isinstance(remainder, int):
-            raise Unsupported(f"{column.name} % {modulus} on a {column.type} column")
-        domain.modulus = (modulus, remainder % modulus)
-        return
-    if op in ("~", "!~"):
-        if not isinstance(value, str) or (op == "~" and domain.pattern not in (None, value)):
-            raise Unsupported(f"{column.name} {op} {value!r}")
-        if op == "!~":
-            domain.anti_patterns = (*domain.anti_patterns, value)
-        else:
-            domain.pattern = value
-        return
-    if op in ("in", "notin"):
-        raw = tuple(_raw(column, v) for v in value)  # type: ignore[union-attr]
-        if op == "in":
-            domain.choices = raw if domain.choices is None else tuple(v for v in domain.choices if v in raw)
-        else:
-            domain.excluded.update(raw)
-        return
-    raw_value = _raw(column, value)
-    if op == "=":
-        domain.choices = (raw_value,) if domain.choices is None else tuple(v for v in domain.choices if v == raw_value)
-    elif op == "<>":
-        domain.excluded.add(raw_value)
-    elif isinstance(raw_value, int) and NUMERIC_KINDS.get(column.base):
-        bound = {"<": ("hi", raw_value - 1), "<=": ("hi", raw_value), ">": ("lo", raw_value + 1), ">=": ("lo", raw_value)}[op]
-        current = getattr(domain, bound[0])
-        better = bound[1] if current is None else (min if bound[0] == "hi" else max)(current, bound[1])
-        setattr(domain, bound[0], better)
-    else:
-        raise Unsupported(f"{column.name} {op} {value!r} on a {column.type} column")
-
-
-def _raw(column: Column, value: object) -> object:
-    """A constant in the column's raw units (see Domain); text stays text."""
-    kind = NUMERIC_KINDS.get(column.base) or ("array" if column.category == "A" else None)
-    if kind is None:
-        if column.base == "bool":
-            return str(value).lower() in ("true", "t", "1", "yes", "on")
-        return str(value)
-    try:
-        if kind == "integer":
-            return int(Decimal(str(value)))
-        if kind == "decimal":
-            return int((Decimal(str(value)) * (10 ** _scale(column))).to_integral_value())
-        if kind == "date":
-            return (dt.date.fromisoformat(str(value)[:10]) - EPOCH_DATE).days
-        if kind == "timestamp":
-            moment = dt.datetime.fromisoformat(str(value).replace(" ", "T"))
-            if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=dt.timezone.utc)
-            return int((moment - EPOCH).total_seconds())
-    except (InvalidOperation, ValueError):
-        pass
-    raise Unsupported(f"the constant {value!r} for a {column.type} column")
 
 
 NAME_HINTS: tuple[tuple[str, str], ...] = (
@@ -552,7 +302,7 @@ def _null_or_unsupported(column: Column, domain: Domain, what: str) -> tuple[Rul
 
 
 def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, kind: str, name: str) -> tuple[Rule, int | None]:
-    scale = _scale(column)
+    scale = scale_of(column)
     if domain.choices is not None:  # a list of values meets the other bounds by leaving out those that break them
         m, r = domain.modulus or (1, 0)
         domain.choices = tuple(c for c in domain.choices if isinstance(c, int) and c not in domain.excluded

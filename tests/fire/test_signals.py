@@ -14,7 +14,7 @@ import pytest
 
 from dbtool.config import ADVISORY_LOCK_KEY
 from tests.fire import figures
-from tests.fire.runs import Run, end_processes, wait_until
+from tests.fire.runs import Run, end_processes
 from tests.fire.size import fire_size
 from tests.fire.state import (
     LOCK_FREE_BOUND, SIGNAL_EXIT_BOUND, advisory_lock_holders, connect, copying_generated_rows, fingerprint,

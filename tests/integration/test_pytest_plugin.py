@@ -6,7 +6,6 @@ instead of starting servers of their own; each test checks that nothing but temp
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import signal
