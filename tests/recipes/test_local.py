@@ -36,6 +36,8 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
 def dbtool_local(command: str, data_dir: Path, *args: str) -> tuple[int, str]:
     result = run(["local", command, "--data-dir", str(data_dir), *args], NO_ENV, cwd=data_dir.parent)
     assert "Traceback" not in result.stderr, result.stderr
+    if result.returncode and result.stderr:
+        print(f"dbtool local {command} exited {result.returncode}: {result.stderr}")  # shown when the test fails
     return result.returncode, result.stdout
 
 
