@@ -62,7 +62,9 @@ mine AS (
 )
 SELECT DISTINCT o.type || ' ' || coalesce(o.identity, '?')
 FROM pg_depend d JOIN mine m ON m.classid = d.refclassid AND m.oid = d.refobjid
-CROSS JOIN LATERAL pg_identify_object(d.classid, d.objid, d.objsubid) o
+CROSS JOIN LATERAL (SELECT (SELECT ev_class FROM pg_rewrite WHERE d.classid = 'pg_rewrite'::regclass AND oid = d.objid) AS view) r  -- a view's rule: name the view
+CROSS JOIN LATERAL pg_identify_object(CASE WHEN r.view IS NULL THEN d.classid ELSE 'pg_class'::regclass END,
+                                      coalesce(r.view, d.objid), CASE WHEN r.view IS NULL THEN d.objsubid ELSE 0 END) o
 CROSS JOIN LATERAL (SELECT CASE d.classid  -- the dependent's own schema (sub-objects: their table's)
 {NAMESPACE_OF}END AS nsp) dep, ns
 WHERE d.deptype IN ('n', 'a') AND dep.nsp IS DISTINCT FROM ns.oid
