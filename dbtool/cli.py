@@ -61,6 +61,9 @@ Force = Annotated[bool, typer.Option("--force", help="Reset a non-empty database
 Yes = Annotated[bool, typer.Option("--yes", "-y", envvar="DBTOOL_YES", help="Do not ask for confirmation.")]
 Strict = Annotated[bool, typer.Option("--strict", envvar="DBTOOL_STRICT",
                                       help="Exit 2 when a table cannot be filled automatically, instead of leaving it empty.")]
+Strategy = Annotated[str, typer.Option(envvar="DBTOOL_STRATEGY",
+                                        help="reset only: transaction (one transaction), swap (build a shadow schema on "
+                                             "the other pool connections, then rename it in), or auto.")]
 LogFormat = Annotated[str, typer.Option(envvar="DBTOOL_LOG_FORMAT", help="text or json (one JSON object per step).")]
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 # Fleet options: several targets in one command (see dbtool/fleet.py).
@@ -299,6 +302,7 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
         force: Force = False,
         yes: Yes = False,
         strict: Strict = False,
+        strategy: Strategy = "auto",
         log_format: LogFormat = "text",
         as_json: AsJson = False,
         verbose: Verbose = False,
@@ -310,7 +314,8 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
         urls = _urls(database_url)
         if _is_fleet(urls, targets, shard):
             options = dict(pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key, profile=profile, seed=seed,
-                           scale=scale, schema=schema, force=force, workers=workers, alembic_config=alembic_config)
+                           scale=scale, schema=schema, force=force, workers=workers, alembic_config=alembic_config,
+                           strategy=strategy)
             _fleet(reporter, command, _lazy("dbtool.reset", pipeline), options, urls, targets, shard, parallel,
                    (action_word, yes))
             return
@@ -322,7 +327,7 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
             settings = _settings(
                 reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
                 lock_key=lock_key, profile=profile, seed=seed, scale=scale, schema=schema, force=force,
-                workers=workers, alembic_config=alembic_config, strict=strict,
+                workers=workers, alembic_config=alembic_config, strict=strict, strategy=strategy,
             )
             _confirm(settings, action_word, yes)
             reporter.note(f"Target {settings.target}", target=str(settings.target), command=command)

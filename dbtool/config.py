@@ -22,6 +22,7 @@ DEFAULT_SEED = 42
 MAX_SEED = 0xFFFFFFFF  # Mulberry32 has a 32-bit state
 BIGINT_MIN, BIGINT_MAX = -(2**63), 2**63 - 1
 MAX_WORKERS = 32
+STRATEGIES = ("auto", "transaction", "swap")  # how a reset replaces the schema (see dbtool/swap.py)
 URL_SCHEMES = ("postgresql", "postgres")
 # Unquoted Postgres identifiers only: a schema name is spliced into DDL.
 SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -65,6 +66,7 @@ class Settings:
     connect_timeout: float = 10.0
     alembic_config: str | None = None  # the project's alembic.ini or pyproject.toml; None: look in the cwd
     strict: bool = False  # a table that cannot be filled automatically is an error (exit 2), not a note
+    strategy: str = "auto"  # reset: one transaction, a shadow schema swapped in, or chosen per run
     profiles: dict[str, ProjectProfile] = field(default_factory=dict, compare=False)  # [tool.dbtool.profiles.*]
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
@@ -121,6 +123,8 @@ class Settings:
             raise ConfigError(f"--scale {self.scale} is out of range; use 1..{MAX_SCALE}")
         if not 0 <= self.workers <= MAX_WORKERS:
             raise ConfigError(f"--workers {self.workers} is out of range; use 0 (automatic) to {MAX_WORKERS}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"unknown strategy {self.strategy!r}; choose one of: {', '.join(STRATEGIES)}")
         if not SCHEMA_NAME.fullmatch(self.schema):
             raise ConfigError(
                 f"schema name {self.schema!r} is not a plain lowercase identifier; use letters, digits and _ only"

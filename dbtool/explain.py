@@ -17,9 +17,10 @@ from dbtool import catalog, migrate
 from dbtool.config import Settings
 from dbtool.errors import DbtoolError
 from dbtool.pool import open_pool
+from dbtool.reset import plan_tables
 from dbtool.schema import BOOKKEEPING_TABLES
 from dbtool.seed import plan
-from dbtool.seed.profiles import PROFILES, generic_rows
+from dbtool.seed.profiles import PROFILES
 
 
 def explain(settings: Settings) -> dict[str, Any]:
@@ -38,9 +39,7 @@ def explain(settings: Settings) -> dict[str, Any]:
         tables = catalog.read(conn, name, [*BOOKKEEPING_TABLES, migrate.table_of(upgraded.version_table, name)])
     if not tables:
         raise DbtoolError(f"the migrations of {settings.project} create no tables in the managed schema")
-    own = settings.profiles.get(settings.profile)
-    planned = plan.plan(tables, generic_rows(settings.profile, settings.scale, settings.profiles),
-                        own.counts(settings.scale) if own else None, own.columns if own else None)
+    planned = plan_tables(settings, tables)
     return {
         "project": str(settings.project),
         "profile": settings.profile,

@@ -137,18 +137,28 @@ ORDER BY 1, 2, 3
 KEY, INDEX, FOREIGN_KEY = 0, 1, 2
 
 
+def saved_constraints(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> list[tuple[int, str, str, str]]:  # type: ignore[type-arg]
+    """(kind, table, name, definition) of the tables' keys, indexes and foreign keys, in re-creation order."""
+    return conn.execute(DEFERRABLE_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
+
+
+def drop_statement_of(kind: int, table: str, name: str) -> str:
+    """The statement that removes one saved key, index or foreign key."""
+    return f"DROP INDEX {name}" if kind == INDEX else f"ALTER TABLE {table} DROP CONSTRAINT {name}"
+
+
+def create_statement_of(kind: int, table: str, name: str, definition: str) -> str:
+    """The statement that re-creates one saved key, index or foreign key exactly."""
+    return definition if kind == INDEX else f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
+
+
 def deferred_constraints(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> tuple[list[str], list[str]]:  # type: ignore[type-arg]
     """(drops, creates): statements that remove the tables' foreign keys, keys and indexes, and
     re-create them exactly from their saved definitions, each list in the order it must run."""
-    saved = conn.execute(DEFERRABLE_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
-    drops = [
-        f"DROP INDEX {name}" if kind == INDEX else f"ALTER TABLE {table} DROP CONSTRAINT {name}"
-        for kind, table, name, _ in reversed(saved)  # foreign keys before the keys they reference
-    ]
-    creates = [
-        definition if kind == INDEX else f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
-        for kind, table, name, definition in saved
-    ]
+    saved = saved_constraints(conn, schema, tables)
+    # foreign keys go before the keys they reference
+    drops = [drop_statement_of(kind, table, name) for kind, table, name, _ in reversed(saved)]
+    creates = [create_statement_of(*row) for row in saved]
     return drops, creates
 
 

@@ -13,6 +13,7 @@ from typing import TypeVar
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import pq
+from psycopg_pool import ConnectionPool
 
 from dbtool.config import Settings
 from dbtool.errors import CommitOutcomeUnknown, LockBusyError, LockLostError
@@ -50,6 +51,7 @@ class Session:
     conn: psycopg.Connection  # type: ignore[type-arg]
     lock_pid: int
     lock_key: int
+    pool: ConnectionPool | None = None  # the run's pool: the swap strategy loads on its other connections
 
 
 @contextmanager
@@ -73,7 +75,7 @@ def locked_session(settings: Settings, reporter: Reporter, command: str) -> Iter
             lock_conn = stack.enter_context(advisory_lock(pool, settings.lock_key, settings.lock_timeout, waiting))
             step.message = f"Acquired advisory lock (key={settings.lock_key})"
             step.fields.update(lock_key=settings.lock_key)
-        yield Session(stack.enter_context(pool.connection()), lock_conn.info.backend_pid, settings.lock_key)
+        yield Session(stack.enter_context(pool.connection()), lock_conn.info.backend_pid, settings.lock_key, pool)
 
 
 def blockers(conn: psycopg.Connection, schema: str, since: datetime | None = None) -> list[str]:  # type: ignore[type-arg]

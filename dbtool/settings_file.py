@@ -30,8 +30,9 @@ FILE_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "schema": ("schema", (str,)),
     "log-format": ("log_format", (str,)),
     "alembic-config": ("alembic_config", (str,)),
+    "strategy": ("strategy", (str,)),
 }
-CHOICES = {"log-format": ("text", "json")}
+CHOICES = {"log-format": ("text", "json"), "strategy": ("auto", "transaction", "swap")}
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
 
 

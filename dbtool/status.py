@@ -43,11 +43,19 @@ def _status(conn: psycopg.Connection, settings: Settings) -> dict[str, Any]:  # 
         "data_from": (history.last_data_event if history else None) or "unknown (not reset or seeded by dbtool)",
         "last_seed": meta.last_seed_record(conn, settings.schema),
         "row_counts": digest.row_counts(conn, settings.schema, present),
+        "leftovers": _leftovers(conn, settings.schema),
         "lock": {
             "key": settings.lock_key,
             "held_by": [h.__dict__ for h in lock_holders(conn, settings.lock_key)],
         },
     }
+
+
+def _leftovers(conn: psycopg.Connection, schema: str) -> list[str]:  # type: ignore[type-arg]
+    """Schemas a killed swap reset left (a half-built shadow, a replaced schema); the next reset removes them."""
+    from dbtool.swap import leftovers
+
+    return leftovers(conn, schema)
 
 
 def expected_digests(

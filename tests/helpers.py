@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from dbtool.cli import app
 
-CLEAN_ENV = {k: "" for k in ("DATABASE_URL", "DBTOOL_POOL_MAX", "DBTOOL_PROFILE", "DBTOOL_SEED", "DBTOOL_SCHEMA")}
+CLEAN_ENV = {k: "" for k in ("DATABASE_URL", "DBTOOL_POOL_MAX", "DBTOOL_PROFILE", "DBTOOL_SEED", "DBTOOL_SCHEMA", "DBTOOL_STRATEGY")}
 
 
 def dbtool(*args: str, env: dict[str, str] | None = None) -> Any:

@@ -123,6 +123,84 @@ def load(
     return counts
 
 
+def copy_chunks(
+    conn: psycopg.Connection,  # type: ignore[type-arg]
+    schema: str,
+    seed: int,
+    profile: Profile,
+    table: int,
+    ranges: list[tuple[int, int]],
+    pool: Executor | None = None,
+    workers: int = 1,
+) -> int:
+    """COPY the driver-row `ranges` of example table number `table` in one statement; return rows loaded.
+    A range's bytes are the same whoever generates them, so ranges may go to different connections."""
+    spec = TABLE_SPECS[table]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(schema, spec.name), sql.SQL(", ").join(map(sql.Identifier, spec.columns))
+    )
+    loaded = 0
+    window: deque[Future[Chunk]] = deque()
+    with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+        for first, count in ranges:
+            if pool is None:
+                text, rows = shared.chunk(table, seed, profile, first, count)
+                copy.write(text)
+                loaded += rows
+                continue
+            window.append(pool.submit(generate_chunk, table, seed, profile, first, count))
+            if len(window) >= 2 * workers:
+                text, rows = window.popleft().result()
+                copy.write(text)
+                loaded += rows
+        while window:
+            text, rows = window.popleft().result()
+            copy.write(text)
+            loaded += rows
+    return loaded
+
+
+def copy_plan_rows(
+    conn: psycopg.Connection,  # type: ignore[type-arg]
+    schema: str,
+    seed: int,
+    plan: Plan,
+    table: str,
+    first: int,
+    count: int,
+    chunk_rows: int = CHUNK_ROWS,
+) -> int:
+    """COPY rows [first, first + count) of the planned `table` in one statement; return how many."""
+    from dbtool.seed.rules import chunk_text
+
+    planned = next(t for t in plan.tables if t.name == table)
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(schema, planned.name), sql.SQL(", ").join(sql.Identifier(r.column) for r in planned.rules)
+    )
+    with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
+        for start in range(first, first + count, chunk_rows):
+            copy.write(chunk_text(plan, planned, seed, start, min(chunk_rows, first + count - start)))
+    return count
+
+
+def move_sequences(
+    conn: psycopg.Connection,  # type: ignore[type-arg]
+    schema: str,
+    sequences: dict[str, list[tuple[str, str]]],
+    loaded: set[str] | dict[str, int],
+) -> None:
+    """Move each loaded table's sequences past its values: the app's own inserts must not collide with seeded keys."""
+    moves = [
+        sql.SQL("SELECT setval({}, coalesce((SELECT max({}) FROM {}), 0) + 1, false)").format(
+            sql.Literal(sequence), sql.Identifier(column), sql.Identifier(schema, table)
+        )
+        for table, pairs in sequences.items() if table in loaded
+        for column, sequence in pairs
+    ]
+    if moves:
+        conn.execute(sql.SQL("; ").join(moves))
+
+
 def load_plan(
     conn: psycopg.Connection,  # type: ignore[type-arg]
     schema: str,
@@ -150,13 +228,5 @@ def load_plan(
                     if progress:
                         progress(table.name, first + count, (first + count) * 100 // table.count)
             counts[table.name] = table.count
-    moves = [
-        sql.SQL("SELECT setval({}, coalesce((SELECT max({}) FROM {}), 0) + 1, false)").format(
-            sql.Literal(sequence), sql.Identifier(column), sql.Identifier(schema, table)
-        )
-        for table, pairs in sequences.items() if table in counts
-        for column, sequence in pairs
-    ]
-    if moves:  # the app's own inserts after a reset must not collide with the seeded keys
-        conn.execute(sql.SQL("; ").join(moves))
+    move_sequences(conn, schema, sequences, counts)
     return counts

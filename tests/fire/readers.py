@@ -25,10 +25,10 @@ SELECT (SELECT count(*) FROM staff), (SELECT count(*) FROM services), (SELECT co
 PAUSE = 0.005  # seconds between a reader's queries: busy, but leaves the CPU to dbtool too
 
 
-def signature(url: str) -> tuple[int, ...]:
+def signature(url: str, query: str = SIGNATURE_SQL) -> tuple[int, ...]:
     """What a reader sees in a settled database."""
     with psycopg.connect(url, autocommit=True) as conn:
-        return tuple(conn.execute(SIGNATURE_SQL).fetchone())  # type: ignore[arg-type]
+        return tuple(conn.execute(query).fetchone())  # type: ignore[arg-type]
 
 
 @dataclass

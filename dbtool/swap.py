@@ -1,0 +1,520 @@
+"""The swap strategy: build the new state in a shadow schema on the pool's other connections, then
+put it in place with one short transaction that renames two schemas.
+
+Readers keep reading the live schema while the shadow is built: nothing they can name refers to the
+shadow, and every piece of it is committed separately (a COPY per connection) so that the build can
+use every pooled connection. Only the swap takes locks on the live tables, for a few milliseconds.
+Everything that would make the rename wrong is checked before it (`hazards`), never discovered after:
+then the reset falls back to the one-transaction strategy, or refuses (exit 2) with --strategy swap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+
+from dbtool import digest, meta, migrate, schema
+from dbtool.config import Settings
+from dbtool.errors import ConfigError, RefusedError
+from dbtool.report import Reporter
+from dbtool.session import Session, transaction
+
+logger = logging.getLogger(__name__)
+
+SHADOW_PREFIX = "dbtool_shadow_"  # the schema being built; a leftover one is removed, never adopted
+OLD_PREFIX = "dbtool_old_"  # the replaced schema, between the swap's commit and its removal
+MAX_IDENTIFIER = 63  # Postgres truncates longer names silently: a shadow must never collide that way
+SWAP_FROM_ROWS = 50_000  # auto: below this the one-transaction reset blocks readers for a few ms only
+PIECE_ROWS = 50_000  # driver rows per COPY statement: pieces of one table load on several connections
+CLEANUP_LOCK_TIMEOUT_MS = 200  # per attempt to drop the old schema; a reader waits at most this long
+CLEANUP_ATTEMPTS = 25
+POLL = 0.05  # seconds between checks of the loader threads
+
+# The schema of object (x.classid, x.objid); for a trigger, default, rule or policy, its table's. NULL for
+# objects in no schema (event triggers, publications).
+NAMESPACE_OF = """  WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = x.objid)
+  WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = x.objid)
+  WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = x.objid)
+  WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = x.objid)
+  WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = x.objid)
+  WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = x.objid)
+  WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = x.objid)
+  WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = x.objid)
+  WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = x.objid)
+  """
+
+# Objects elsewhere that depend on objects of the schema by OID: after a rename they would follow the
+# old schema (a view would show the old rows), and dropping the old schema would drop them.
+OUTSIDE_DEPENDENTS_SQL = """
+WITH ns AS (SELECT to_regnamespace(%(schema)s) AS oid),
+mine AS (
+  SELECT 'pg_class'::regclass AS classid, c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid
+  UNION ALL SELECT 'pg_type'::regclass, t.oid FROM pg_type t, ns WHERE t.typnamespace = ns.oid
+  UNION ALL SELECT 'pg_proc'::regclass, p.oid FROM pg_proc p, ns WHERE p.pronamespace = ns.oid
+)
+SELECT DISTINCT o.type || ' ' || coalesce(o.identity, '?')
+FROM pg_depend d JOIN mine m ON m.classid = d.refclassid AND m.oid = d.refobjid
+CROSS JOIN LATERAL (SELECT (SELECT ev_class FROM pg_rewrite WHERE d.classid = 'pg_rewrite'::regclass AND oid = d.objid) AS view) r  -- a view's rule: name the view
+CROSS JOIN LATERAL pg_identify_object(CASE WHEN r.view IS NULL THEN d.classid ELSE 'pg_class'::regclass END,
+                                      coalesce(r.view, d.objid), CASE WHEN r.view IS NULL THEN d.objsubid ELSE 0 END) o
+CROSS JOIN LATERAL (SELECT CASE d.classid  -- the dependent's own schema (sub-objects: their table's)
+{NAMESPACE_OF}END AS nsp) dep, ns
+WHERE d.deptype IN ('n', 'a') AND dep.nsp IS DISTINCT FROM ns.oid
+  AND dep.nsp IS DISTINCT FROM 'pg_toast'::regnamespace
+UNION
+SELECT 'extension ' || e.extname || ' (installed in the schema)' FROM pg_extension e, ns WHERE e.extnamespace = ns.oid
+UNION
+SELECT 'publication ' || p.pubname FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
+  JOIN pg_class c ON c.oid = r.prrelid, ns WHERE c.relnamespace = ns.oid
+UNION
+SELECT 'publication ' || p.pubname || ' (of the whole schema)' FROM pg_publication_namespace pn
+  JOIN pg_publication p ON p.oid = pn.pnpubid, ns WHERE pn.pnnspid = ns.oid
+ORDER BY 1
+""".replace("{NAMESPACE_OF}", NAMESPACE_OF.replace("x.objid", "d.objid"))
+
+# Roles the shadow must be given to look like the live schema; dbtool's user must be able to act as them.
+ROLES_SQL = """
+SELECT r::regrole::text, pg_has_role(r, 'MEMBER') FROM (
+  SELECT nspowner AS r FROM pg_namespace WHERE nspname = %(schema)s
+  UNION SELECT defaclrole FROM pg_default_acl WHERE defaclnamespace = to_regnamespace(%(schema)s)
+) roles
+"""
+
+# What the live schema carries besides its objects: owner, comment, grants, default privileges.
+SCHEMA_GRANTS_SQL = """
+SELECT a.privilege_type, CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END,
+       a.is_grantable
+FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a
+WHERE n.nspname = %(schema)s AND a.grantee <> n.nspowner
+"""
+DEFAULT_PRIVILEGES_SQL = """
+SELECT quote_ident(d.defaclrole::regrole::text), d.defaclobjtype, a.privilege_type,
+       CASE a.grantee WHEN 0 THEN 'PUBLIC' ELSE quote_ident(a.grantee::regrole::text) END, a.is_grantable
+FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) a
+WHERE d.defaclnamespace = to_regnamespace(%(schema)s)
+"""
+DEFAULT_ACL_OBJECTS = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES"}
+
+# Catalog rows outside the shadow that the current transaction wrote (created or altered), and how many
+# objects exist outside it (a drop shows as a smaller count): what a migration did beyond the shadow.
+WRITTEN_OUTSIDE_SQL = """
+SELECT DISTINCT o.type || ' ' || coalesce(o.identity, '?') FROM (
+  SELECT 'pg_class'::regclass AS classid, oid AS objid, xmin FROM pg_class
+  UNION ALL SELECT 'pg_type'::regclass, oid, xmin FROM pg_type
+  UNION ALL SELECT 'pg_proc'::regclass, oid, xmin FROM pg_proc
+  UNION ALL SELECT 'pg_namespace'::regclass, oid, xmin FROM pg_namespace
+  UNION ALL SELECT 'pg_constraint'::regclass, oid, xmin FROM pg_constraint
+  UNION ALL SELECT 'pg_trigger'::regclass, oid, xmin FROM pg_trigger
+  UNION ALL SELECT 'pg_extension'::regclass, oid, xmin FROM pg_extension
+  UNION ALL SELECT 'pg_event_trigger'::regclass, oid, xmin FROM pg_event_trigger
+  UNION ALL SELECT 'pg_publication'::regclass, oid, xmin FROM pg_publication
+  UNION ALL SELECT 'pg_policy'::regclass, oid, xmin FROM pg_policy
+) x CROSS JOIN LATERAL pg_identify_object(x.classid, x.objid, 0) o
+CROSS JOIN LATERAL (SELECT CASE x.classid
+{NAMESPACE_OF}  WHEN 'pg_namespace'::regclass THEN x.objid END AS nsp) dep
+WHERE x.xmin::text::bigint = pg_current_xact_id()::text::bigint %% 4294967296
+  AND dep.nsp IS DISTINCT FROM to_regnamespace(%(shadow)s) AND dep.nsp IS DISTINCT FROM 'pg_toast'::regnamespace
+""".replace("{NAMESPACE_OF}", NAMESPACE_OF)
+COUNT_OUTSIDE_SQL = """
+SELECT (SELECT count(*) FROM pg_class WHERE relnamespace NOT IN (to_regnamespace(%(shadow)s), 'pg_toast'::regnamespace))
+     + (SELECT count(*) FROM pg_type WHERE typnamespace NOT IN (to_regnamespace(%(shadow)s), 'pg_toast'::regnamespace))
+     + (SELECT count(*) FROM pg_proc WHERE pronamespace <> to_regnamespace(%(shadow)s))
+     + (SELECT count(*) FROM pg_namespace) + (SELECT count(*) FROM pg_extension)
+     + (SELECT count(*) FROM pg_event_trigger) + (SELECT count(*) FROM pg_publication)
+"""
+# How many rows the live tables hold, counting each at most up to the threshold (auto's question).
+BOUNDED_COUNT = "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) t"
+
+
+class Hazard(Exception):
+    """Something that makes a schema swap unsafe here; the message is the one-line reason."""
+
+
+def shadow_name(live: str) -> str:
+    """The schema a swap builds into."""
+    return SHADOW_PREFIX + live
+
+
+def old_name(live: str) -> str:
+    """The name the live schema gets at the swap, until it is dropped."""
+    return OLD_PREFIX + live
+
+
+def leftovers(conn: psycopg.Connection[Any], live: str) -> list[str]:
+    """Shadow or old schemas a killed swap left behind (the next reset removes them first)."""
+    rows = conn.execute(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname = ANY(%s) ORDER BY 1", ([shadow_name(live), old_name(live)],)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def hazards(conn: psycopg.Connection[Any], live: str) -> list[str]:
+    """One phrase per reason a swap of `live` is unsafe (empty: none)."""
+    found = [r[0] for r in conn.execute(OUTSIDE_DEPENDENTS_SQL, {"schema": live}).fetchall()]
+    reasons = [f"{what} outside schema {live} depends on it" for what in found]
+    reasons += [
+        f"dbtool's role cannot act as {role}, which owns schema {live} or its default privileges"
+        for role, member in conn.execute(ROLES_SQL, {"schema": live}).fetchall() if not member
+    ]
+    if len(shadow_name(live)) > MAX_IDENTIFIER or len(old_name(live)) > MAX_IDENTIFIER:
+        reasons.append(f"schema name {live} is too long for a shadow schema name")
+    return reasons
+
+
+def _live_rows(conn: psycopg.Connection[Any], live: str, cap: int) -> int:
+    found = digest.data_tables(conn, live, None)
+    if not found:
+        return 0
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL(BOUNDED_COUNT).format(sql.Identifier(live, t.name), sql.Literal(cap)) for t in found
+    )
+    return sum(n for (n,) in conn.execute(query).fetchall())
+
+
+def choose(conn: psycopg.Connection[Any], settings: Settings) -> tuple[str, str]:
+    """(strategy, why): run the guard and look for hazards on the live schema, in a transaction that
+    always rolls back, and pick swap or transaction for --strategy auto or swap."""
+    with conn.transaction(force_rollback=True):
+        found = meta.inspect(conn, settings.schema)
+        from dbtool.reset import guard
+
+        guard(conn, settings, found)
+        reasons = hazards(conn, settings.schema)
+        rows = _live_rows(conn, settings.schema, SWAP_FROM_ROWS) if settings.strategy == "auto" else 0
+    if reasons:
+        return "transaction", f"swap is unsafe: {'; '.join(reasons)}"
+    if settings.strategy == "swap":
+        return "swap", "--strategy swap"
+    if rows < SWAP_FROM_ROWS:
+        return "transaction", f"schema {settings.schema} holds under {SWAP_FROM_ROWS:,} rows, a one-transaction reset blocks readers only briefly"
+    return "swap", f"schema {settings.schema} holds data ({SWAP_FROM_ROWS:,}+ rows) and nothing outside depends on it"
+
+
+def run(session: Session, settings: Settings, reporter: Reporter, result: Any) -> bool:
+    """Reset by swapping in a shadow schema when that is chosen and safe; return False when the
+    one-transaction reset must run instead (the reason was said in one line)."""
+    strategy, why = choose(session.conn, settings)
+    if strategy == "transaction" and settings.strategy == "swap":
+        raise ConfigError(f"--strategy swap refused: {why}; nothing was changed; use --strategy transaction (or auto)")
+    reporter.note(f"Strategy {strategy}: {why}", strategy=strategy, reason=why)
+    if strategy != "swap":
+        return False
+    try:
+        _reset(session, settings, reporter, result)
+    except Hazard as exc:
+        if settings.strategy == "swap":
+            raise ConfigError(f"--strategy swap refused: {exc}; nothing was changed; use --strategy transaction (or auto)") from None
+        reporter.note(f"Strategy transaction: swap is unsafe: {exc}", strategy="transaction", reason=str(exc))
+        return False
+    return True
+
+
+def _reset(session: Session, settings: Settings, reporter: Reporter, result: Any) -> None:
+    live, shadow = settings.schema, shadow_name(settings.schema)
+    conn = session.conn
+    with reporter.step("shadow") as step:
+        removed = _remove(conn, [shadow, old_name(live)])
+        _create_shadow(conn, live, shadow)
+        step.message = f"Created schema {shadow}" + (f" (removed a leftover {', '.join(removed)})" if removed else "")
+        step.fields.update(schema=shadow, removed=removed)
+    try:
+        swapped = False
+        version_table = _migrate(conn, settings, reporter, shadow, result)
+        tables = _seed(session, settings, reporter, shadow, version_table, result)
+        with reporter.step("swap") as step:
+            transaction(session, settings, reporter, lambda c: _swap(c, settings, shadow, version_table, tables, result))
+            swapped = True
+            step.message = f"Swapped {shadow} in as {live}"
+    except Exception:
+        if not swapped:
+            _remove_quietly(conn, shadow)  # a failure (or a hazard) leaves nothing; a kill leaves it for the next run
+        raise
+    with reporter.step("cleanup") as step:
+        dropped = _drop_old(conn, old_name(live))
+        step.message = f"Dropped the old schema {old_name(live)}" if dropped else (
+            f"Left the old schema {old_name(live)} to the next reset (still in use by a long transaction)")
+        step.fields.update(dropped=dropped)
+
+
+def _remove(conn: psycopg.Connection[Any], names: Sequence[str]) -> list[str]:
+    found = [n for n in names if conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (n,)).fetchone()[0]]  # type: ignore[index]
+    for name in found:
+        conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
+        logger.info("removed leftover schema %s", name)
+    return found
+
+
+def _remove_quietly(conn: psycopg.Connection[Any], shadow: str) -> None:
+    # Cleanup never hides the original error: the next run removes what this one could not.
+    try:
+        if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            _remove(conn, [shadow])
+    except psycopg.Error:
+        logger.warning("could not remove schema %s after a failure; the next reset will", shadow, exc_info=True)
+
+
+def _create_shadow(conn: psycopg.Connection[Any], live: str, shadow: str) -> None:
+    """Create the shadow with the live schema's owner, comment, grants and default privileges, so that
+    the tables the migrations create get the privileges they would get in the live schema."""
+    statements: list[sql.Composable] = [sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(shadow))]
+    row = conn.execute(
+        "SELECT nspowner::regrole::text, obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s", (live,)
+    ).fetchone()
+    if row is not None:
+        owner, comment = row
+        statements.append(sql.SQL("ALTER SCHEMA {} OWNER TO {}").format(sql.Identifier(shadow), sql.Identifier(owner)))
+        if comment is not None:
+            statements.append(sql.SQL("COMMENT ON SCHEMA {} IS {}").format(sql.Identifier(shadow), sql.Literal(comment)))
+        for privilege, grantee, grantable in conn.execute(SCHEMA_GRANTS_SQL, {"schema": live}).fetchall():
+            statements.append(sql.SQL("GRANT {} ON SCHEMA {} TO {}{}").format(
+                sql.SQL(privilege), sql.Identifier(shadow), sql.SQL(grantee), sql.SQL(" WITH GRANT OPTION" if grantable else "")))
+        for role, kind, privilege, grantee, grantable in conn.execute(DEFAULT_PRIVILEGES_SQL, {"schema": live}).fetchall():
+            statements.append(sql.SQL("ALTER DEFAULT PRIVILEGES FOR ROLE {} IN SCHEMA {} GRANT {} ON {} TO {}{}").format(
+                sql.SQL(role), sql.Identifier(shadow), sql.SQL(privilege), sql.SQL(DEFAULT_ACL_OBJECTS[kind]),
+                sql.SQL(grantee), sql.SQL(" WITH GRANT OPTION" if grantable else "")))
+    with conn.transaction():
+        conn.execute(sql.SQL("; ").join(statements))
+
+
+def _migrate(conn: psycopg.Connection[Any], settings: Settings, reporter: Reporter, shadow: str, result: Any) -> str:
+    """Run the project's migrations into the shadow (its version table too) in one transaction, and
+    commit only if they changed nothing outside it; return the version table's name in the live schema."""
+    with reporter.step("migrate") as step, conn.transaction():
+        conn.execute("SELECT set_config('search_path', quote_ident(%s), true)", (shadow,))
+        before = conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0]  # type: ignore[index]
+        upgraded = migrate.migrate(conn, settings.project, shadow, "heads", None)
+        outside = [r[0] for r in conn.execute(WRITTEN_OUTSIDE_SQL, {"shadow": shadow}).fetchall()]
+        if conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0] != before:  # type: ignore[index]
+            outside.append("objects dropped")
+        table_schema, _, table = upgraded.version_table.partition(".")
+        if table_schema != shadow:
+            outside.append(f"Alembic's version table {upgraded.version_table}")
+        if outside:
+            shown = ", ".join(outside[:3]) + (f" and {len(outside) - 3} more" if len(outside) > 3 else "")
+            raise Hazard(f"the migrations change objects outside the schema they migrate ({shown})")
+        result.revision = upgraded.revision
+        step.message = f"Migrated {shadow} to {upgraded.revision}"
+        step.fields.update(revision=upgraded.revision, previous="base", project=str(settings.project), schema=shadow)
+    return f"{settings.schema}.{table}"
+
+
+def _seed(
+    session: Session, settings: Settings, reporter: Reporter, shadow: str, version_table: str, result: Any
+) -> dict[str, dict[str, object]]:
+    """Fill the shadow's tables on the pool's connections, rebuild keys, indexes and foreign keys, and
+    digest it; return the table digests."""
+    from dbtool.reset import describe_plan_seed, plan_any_schema
+    from dbtool.seed import load
+
+    conn = session.conn
+    width = max(1, (session.pool.max_size if session.pool else 2) - 1)  # every connection but the lock's
+    shadow_version_table = f"{shadow}.{version_table.partition('.')[2]}"
+    with reporter.step("seed") as step:
+        if migrate.is_example(settings.project):
+            from dbtool.seed.generate import TABLE_SPECS, chunks
+            from dbtool.seed.profiles import PROFILES, TABLES
+
+            profile = PROFILES[settings.profile].scaled(settings.scale)
+            tables: Sequence[str] = TABLES
+            workers = settings.workers or load.auto_workers(profile)
+            generators = load._start_workers(workers) if workers > 1 else None
+            pieces: list[tuple[str, Callable[[psycopg.Connection[Any]], int]]] = []
+            for index, spec in enumerate(TABLE_SPECS):
+                ranges = list(chunks(spec.driver(profile), load.CHUNK_ROWS))
+                per_piece = max(1, PIECE_ROWS // load.CHUNK_ROWS)
+                for start in range(0, max(len(ranges), 1), per_piece):
+                    part = ranges[start:start + per_piece]
+                    pieces.append((spec.name, lambda c, i=index, p=part: load.copy_chunks(
+                        c, shadow, settings.seed, profile, i, p, generators, workers)))
+            planned = None
+        else:
+            with conn.transaction():
+                planned, sequences = plan_any_schema(conn, settings, reporter, shadow, shadow_version_table)
+            tables = [t.name for t in planned.tables if t.generated]
+            generators = None
+            pieces = []
+            for t in planned.tables:
+                if t.generated:
+                    for first in range(0, t.count, PIECE_ROWS):
+                        pieces.append((t.name, lambda c, n=t.name, f=first, k=min(PIECE_ROWS, t.count - first):
+                                       load.copy_plan_rows(c, shadow, settings.seed, planned, n, f, k)))
+        try:
+            saved = schema.saved_constraints(conn, shadow, tables)
+            if saved:
+                conn.execute("; ".join(schema.drop_statement_of(k, t, n) for k, t, n, _ in reversed(saved)))
+            counts = {name: 0 for name, _ in pieces}  # in load order, for the summary line
+            for name, rows in in_parallel(session, width, pieces):
+                counts[name] = counts.get(name, 0) + rows
+        finally:
+            if generators is not None:
+                generators.shutdown(cancel_futures=True)
+        if planned is not None:
+            load.move_sequences(conn, shadow, sequences, counts)
+        _rebuild(session, width, saved)
+        if planned is None:
+            shown = ", ".join(f"{n} {t.replace('_', ' ')}" for t, n in counts.items())
+            step.message = f"Seeded {settings.profile} profile into {shadow} on {width} connections: {shown}"
+            step.fields.update(profile=settings.profile, seed=settings.seed, scale=settings.scale, row_counts=counts,
+                               connections=width)
+        else:
+            describe_plan_seed(step, settings, planned, counts)
+            step.fields.update(connections=width)
+    result.profile, result.seed, result.scale = settings.profile, settings.seed, settings.scale
+    with reporter.step("digest") as step, conn.transaction():
+        digests = digest.table_digests(conn, shadow, digest.data_tables(conn, shadow, shadow_version_table))
+        result.digest = digest.combined_digest(digests)
+        result.row_counts = {name: int(d["rows"]) for name, d in digests.items()}  # type: ignore[call-overload]
+        step.message = f"Digest {result.digest[:16]}"
+        step.fields.update(digest=result.digest)
+    return digests
+
+
+def _rebuild(session: Session, width: int, saved: list[tuple[int, str, str, str]]) -> None:
+    """Re-create keys and indexes, one table per connection at a time, then the foreign keys (which
+    lock both of their tables against each other) on one connection."""
+    by_table: dict[str, list[str]] = {}
+    for kind, table, name, definition in saved:
+        if kind != schema.FOREIGN_KEY:
+            by_table.setdefault(table, []).append(schema.create_statement_of(kind, table, name, definition))
+    pieces = [(table, lambda c, s=statements: _execute(c, s)) for table, statements in by_table.items()]
+    for _ in in_parallel(session, width, pieces):
+        pass
+    foreign = [schema.create_statement_of(*row) for row in saved if row[0] == schema.FOREIGN_KEY]
+    if foreign:
+        session.conn.execute("; ".join(foreign))
+
+
+def _execute(conn: psycopg.Connection[Any], statements: list[str]) -> int:
+    conn.execute("; ".join(statements))
+    return len(statements)
+
+
+def in_parallel(
+    session: Session, width: int, pieces: list[tuple[str, Callable[[psycopg.Connection[Any]], int]]]
+) -> list[tuple[str, int]]:
+    """Run each piece (autocommit: committed when it returns) on one of `width` connections, the work
+    connection and pooled ones; return (name, result) per piece. The first failure, or an interrupt of
+    this thread, cancels what the others are running before it propagates."""
+    todo = list(reversed(pieces))
+    done: list[tuple[str, int]] = []
+    failures: list[BaseException] = []
+    busy: list[psycopg.Connection[Any]] = []
+    guard = threading.Lock()
+
+    def work(conn: psycopg.Connection[Any]) -> None:
+        with guard:
+            busy.append(conn)
+        try:
+            while True:
+                with guard:
+                    if failures or not todo:
+                        return
+                    name, piece = todo.pop()
+                value = piece(conn)
+                with guard:
+                    done.append((name, value))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+            with guard:
+                failures.append(exc)
+
+    def pooled() -> None:
+        assert session.pool is not None
+        try:
+            with session.pool.connection() as conn:
+                work(conn)
+        except BaseException as exc:  # noqa: BLE001 - no connection to be had: the caller reports it
+            with guard:
+                failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(session.conn,), name="load-0", daemon=True)]
+    threads += [threading.Thread(target=pooled, name=f"load-{i}", daemon=True)
+                for i in range(1, min(width, len(pieces)) if session.pool else 1)]
+    for thread in threads:
+        thread.start()
+    try:
+        while any(t.is_alive() for t in threads):
+            threads[0].join(POLL)  # short waits: a signal handler runs in this thread between them
+            with guard:
+                if failures:
+                    break
+    except BaseException:
+        _cancel(busy, guard)
+        for thread in threads:
+            thread.join(5)
+        raise
+    if failures:
+        _cancel(busy, guard)
+        for thread in threads:
+            thread.join()
+        raise failures[0]
+    return done
+
+
+def _cancel(busy: list[psycopg.Connection[Any]], guard: threading.Lock) -> None:
+    with guard:
+        for conn in busy:
+            try:
+                conn.cancel_safe(timeout=2)
+            except (psycopg.Error, AttributeError):
+                conn.cancel()
+
+
+def _swap(
+    conn: psycopg.Connection[Any], settings: Settings, shadow: str, version_table: str,
+    tables: dict[str, dict[str, object]], result: Any,
+) -> None:
+    """The one short transaction: lock the live tables, move dbtool_meta's history into the shadow,
+    rename the live schema away and the shadow into its place, record the run, notify."""
+    live, old = settings.schema, old_name(settings.schema)
+    objects = [schema.SchemaObject(k, n) for k, n in conn.execute(
+        sql.SQL("SELECT kind, name FROM ({}) o").format(schema.objects_query(live))).fetchall()] if _exists(conn, live) else []
+    meta.ensure_tables(conn, live)
+    # The live tables in one (name) order: a statement that already resolved one of them finishes first,
+    # so no single statement sees tables of both states; a busy lock makes `transaction` retry.
+    conn.execute(schema.lock_statement(live, [*objects, schema.SchemaObject("table", "dbtool_meta")]))
+    history = meta.read_history(conn, live)
+    if history is not None and history.protected:
+        raise RefusedError(f"database {settings.target.dbname} was protected while the reset ran; nothing was changed")
+    late = hazards(conn, live)  # made while the shadow was being built
+    if late:
+        raise Hazard("; ".join(late))
+    conn.execute(sql.SQL("; ").join([
+        sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(sql.Identifier(live, "dbtool_meta"), sql.Identifier(shadow)),
+        sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(live), sql.Identifier(old)),
+        sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(shadow), sql.Identifier(live)),
+    ]))
+    result.dropped = len(objects)
+    from dbtool.reset import notify
+
+    meta.record(conn, live, meta.MetaRecord(
+        event=result.command, revision=result.revision, profile=result.profile, seed=result.seed, scale=result.scale,
+        row_counts=result.row_counts, table_digests=tables, digest=result.digest, version_table=version_table,
+    ))
+    notify(conn, result)
+
+
+def _exists(conn: psycopg.Connection[Any], name: str) -> bool:
+    return bool(conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (name,)).fetchone()[0])  # type: ignore[index]
+
+
+def _drop_old(conn: psycopg.Connection[Any], old: str) -> bool:
+    """Drop the replaced schema, each attempt with a short lock_timeout: only transactions still using
+    the old tables can block it, and new statements resolve the new ones, so readers barely notice."""
+    for attempt in range(CLEANUP_ATTEMPTS):
+        try:
+            with conn.transaction():
+                conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{CLEANUP_LOCK_TIMEOUT_MS}ms",))
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(old)))
+            return True
+        except (pg_errors.LockNotAvailable, pg_errors.DeadlockDetected):
+            time.sleep(min(0.05 * (attempt + 1), 0.5))
+    logger.info("old schema %s still in use; the next reset removes it", old)
+    return False
