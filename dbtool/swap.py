@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -74,11 +73,14 @@ SELECT 'extension ' || e.extname || ' (installed in the schema)' FROM pg_extensi
 UNION
 SELECT 'publication ' || p.pubname FROM pg_publication_rel r JOIN pg_publication p ON p.oid = r.prpubid
   JOIN pg_class c ON c.oid = r.prrelid, ns WHERE c.relnamespace = ns.oid
-UNION
-SELECT 'publication ' || p.pubname || ' (of the whole schema)' FROM pg_publication_namespace pn
-  JOIN pg_publication p ON p.oid = pn.pnpubid, ns WHERE pn.pnnspid = ns.oid
+{SCHEMA_PUBLICATIONS}
 ORDER BY 1
 """.replace("{NAMESPACE_OF}", NAMESPACE_OF.replace("x.objid", "d.objid"))
+# Publications of a whole schema exist from Postgres 15 on (pg_publication_namespace).
+SCHEMA_PUBLICATIONS_SQL = """UNION
+SELECT 'publication ' || p.pubname || ' (of the whole schema)' FROM pg_publication_namespace pn
+  JOIN pg_publication p ON p.oid = pn.pnpubid, ns WHERE pn.pnnspid = ns.oid"""
+SCHEMA_PUBLICATIONS_FROM = 150000
 
 # Roles the shadow must be given to look like the live schema; dbtool's user must be able to act as them.
 ROLES_SQL = """
@@ -158,7 +160,10 @@ def leftovers(conn: psycopg.Connection[Any], live: str) -> list[str]:
 
 def hazards(conn: psycopg.Connection[Any], live: str) -> list[str]:
     """One phrase per reason a swap of `live` is unsafe (empty: none)."""
-    found = [r[0] for r in conn.execute(OUTSIDE_DEPENDENTS_SQL, {"schema": live}).fetchall()]
+    query = OUTSIDE_DEPENDENTS_SQL.replace(
+        "{SCHEMA_PUBLICATIONS}", SCHEMA_PUBLICATIONS_SQL if conn.info.server_version >= SCHEMA_PUBLICATIONS_FROM else ""
+    )
+    found = [r[0] for r in conn.execute(query, {"schema": live}).fetchall()]
     reasons = [f"{what} outside schema {live} depends on it" for what in found]
     reasons += [
         f"dbtool's role cannot act as {role}, which owns schema {live} or its default privileges"
