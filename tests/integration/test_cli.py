@@ -296,3 +296,34 @@ def test_init_writes_settings_next_to_an_alembic_project(tmp_path) -> None:  # t
     (tmp_path / "elsewhere").mkdir()
     empty = dbtool_process("init", cwd=tmp_path / "elsewhere", timeout=60)
     assert empty.returncode == 2 and "no Alembic project here" in empty.stderr
+
+
+def test_a_terminal_is_asked_to_confirm_even_for_a_unix_socket_url(database_url: str) -> None:
+    """The prompt depends on the terminal, not on the URL's text (a host= socket URL skipped it)."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    assert "host=" in database_url or "@" in database_url
+    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
+    leader, follower = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DBTOOL_YES")}
+    process = subprocess.Popen([sys.executable, "-m", "dbtool", "drop", "--database-url", database_url],
+                               stdin=follower, stdout=follower, stderr=follower, env=env, close_fds=True)
+    os.close(follower)
+    seen = b""
+    deadline = time.monotonic() + 60
+    while b"[y/N]" not in seen and time.monotonic() < deadline and process.poll() is None:
+        try:
+            seen += os.read(leader, 1024)
+        except OSError:
+            break
+    if b"[y/N]" in seen:
+        os.write(leader, b"n\n")
+    code = process.wait(timeout=60)
+    os.close(leader)
+    assert b"[y/N]" in seen, seen.decode(errors="replace")
+    assert code == 1
+    with psycopg.connect(database_url) as c:
+        assert c.execute("SELECT count(*) FROM clients").fetchone()[0] == 10
