@@ -132,7 +132,7 @@ def _script_directory(project: Project) -> Any:
 
 def is_example(project: Project) -> bool:
     """True when the project's migrations are the built-in example's (which has a seed generator)."""
-    return Path(script_directory(project).dir).resolve() == EXAMPLE_DIR.resolve()
+    return project.script_location() == EXAMPLE_DIR.resolve()
 
 
 def heads(project: Project) -> list[str]:

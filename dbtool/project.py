@@ -7,6 +7,7 @@ never comes from the project: dbtool supplies it.
 
 from __future__ import annotations
 
+import configparser
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,27 @@ class Project:
 
     def __str__(self) -> str:
         return "built-in example" if self.builtin else str(self.config_path)
+
+    def script_location(self) -> Path | None:
+        """Where the migrations are, read as Alembic reads it (without importing it); None when they
+        live in a package (`pkg:dir`) or the files name no script_location."""
+        if self.builtin:
+            return EXAMPLE_DIR
+        location = None
+        if self.ini is not None:
+            parser = configparser.ConfigParser(defaults={"here": str(self.ini.parent)})
+            try:
+                parser.read(self.ini, encoding="utf-8")
+                location = parser.get("alembic", "script_location", fallback=None)
+            except (configparser.Error, UnicodeDecodeError):
+                return None
+        if location is None and self.toml is not None:
+            table = tomllib.loads(self.toml.read_text(encoding="utf-8")).get("tool", {}).get("alembic", {})
+            location = str(table.get("script_location", "")).replace("%(here)s", str(self.toml.parent)) or None
+        if location is None or (":" in location and not Path(location).is_absolute()):
+            return None
+        base = self.config_path.parent if self.config_path else Path.cwd()
+        return (base / location).resolve()
 
 
 def _has_alembic_table(path: Path) -> bool:

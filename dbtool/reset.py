@@ -109,6 +109,11 @@ def _preload_generator() -> None:
     threading.Thread(target=importlib.import_module, args=("dbtool.seed.load",), name="preload", daemon=True).start()
 
 
+def _preload_alembic() -> None:
+    # Alembic and SQLAlchemy take ~0.2 s to import; the same overlap with the network, for migrate.
+    threading.Thread(target=migrate.preload, name="preload-alembic", daemon=True).start()
+
+
 def _seed(
     conn: psycopg.Connection, settings: Settings, reporter: Reporter, result: RunResult, version_table: str | None  # type: ignore[type-arg]
 ) -> None:
@@ -235,6 +240,7 @@ def reset_database(settings: Settings, reporter: Reporter) -> RunResult:
     from dbtool import swap
 
     result = RunResult("reset", str(settings.target))
+    _preload_alembic()
     if migrate.is_example(settings.project):
         _preload_generator()
 
