@@ -153,7 +153,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
             if rule is not None:
                 rules.append(rule)
                 continue
-        if column.name in derived and not domain.null:
+        if column.name in derived and not domain.null and not domains.get(derived[column.name].left, Domain()).null:
             r = derived[column.name]
             _tighten(domains.setdefault(r.left, Domain()), domain, r.op)
             kind = NUMERIC_KINDS.get(column.base, "")
@@ -323,10 +323,13 @@ def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, ki
         low, high = next(((lo, hi) for pattern, lo, hi in INTEGER_HINTS if re.search(pattern, name)), (0, 1000))
         low, high = low * 10**scale, high * 10**scale
         if column.precision:
+            # numeric(p, s) holds |x| < 10**(p-s): the type bounds a CHECK's range, not the usual one
             limit = 10 ** column.precision[0] - 1
             high = min(high, limit)
-            domain.hi = limit if domain.hi is None else min(domain.hi, limit)
-            domain.lo = -limit if domain.lo is None else max(domain.lo, -limit)
+            if domain.hi is not None:
+                domain.hi = min(domain.hi, limit)
+            if domain.lo is not None:
+                domain.lo = max(domain.lo, -limit)
     elif kind == "date":
         low, high = ((-27_000, -7_300) if re.search(r"birth|dob", name) else DEFAULT_DAYS)
     elif kind == "timestamp":
@@ -346,6 +349,9 @@ def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, ki
     hi = domain.hi if domain.hi is not None else (high if high >= lo else lo + (high - low))
     if domain.lo is None and domain.hi is None:
         lo, hi = low, high
+    if kind == "decimal" and column.precision:
+        limit = 10 ** column.precision[0] - 1
+        lo, hi = max(lo, -limit), min(hi, limit)
     domain.lo, domain.hi = lo, hi
     choices = None
     if domain.choices is not None:
