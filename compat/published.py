@@ -328,6 +328,9 @@ def run_dbtool(prepared: Prepared, ini: Path, url: str) -> tuple[int, str, bool 
     message = str(document.get("message") or document.get("summary") or "") if document else ""
     if not message:
         message = "ok" if done.returncode == 0 else last_error_line(done.stderr)
+    counts = document.get("row_counts") if document else None
+    if isinstance(counts, dict) and done.returncode == 0:  # tables with rows after the reset, of all tables
+        message = f"{message}; tables with rows {sum(1 for n in counts.values() if n)}/{len(counts)}"
     return done.returncode, " ".join(message.split()), pure
 
 
