@@ -185,13 +185,9 @@ def _live_rows(conn: psycopg.Connection[Any], live: str, cap: int) -> int:
 
 
 def choose(conn: psycopg.Connection[Any], settings: Settings) -> tuple[str, str]:
-    """(strategy, why): run the guard and look for hazards on the live schema, in a transaction that
-    always rolls back, and pick swap or transaction for --strategy auto or swap."""
+    """(strategy, why): look for hazards on the live schema, in a transaction that always rolls back,
+    and pick swap or transaction for --strategy auto or swap (each strategy runs the guard itself)."""
     with conn.transaction(force_rollback=True):
-        found = meta.inspect(conn, settings.schema)
-        from dbtool.reset import guard
-
-        guard(conn, settings, found)
         reasons = hazards(conn, settings.schema)
         rows = _live_rows(conn, settings.schema, SWAP_FROM_ROWS) if settings.strategy == "auto" else 0
     if reasons:
@@ -222,10 +218,19 @@ def run(session: Session, settings: Settings, reporter: Reporter, result: Any) -
     return True
 
 
+def _guard(conn: psycopg.Connection[Any], settings: Settings) -> None:
+    """The safety guard on the live schema, before anything is built (nothing is written if it refuses)."""
+    from dbtool.reset import guard
+
+    with conn.transaction(force_rollback=True):
+        guard(conn, settings, meta.inspect(conn, settings.schema))
+
+
 def _reset(session: Session, settings: Settings, reporter: Reporter, result: Any) -> None:
     live, shadow = settings.schema, shadow_name(settings.schema)
     conn = session.conn
     with reporter.step("shadow") as step:
+        _guard(conn, settings)
         removed = _remove(conn, [shadow, old_name(live)])
         _create_shadow(conn, live, shadow)
         step.message = f"Created schema {shadow}" + (f" (removed a leftover {', '.join(removed)})" if removed else "")
