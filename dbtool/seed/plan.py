@@ -34,6 +34,7 @@ class Rule:
     text_kind: str = ""  # email, first_name, ... for text
     length: int | None = None
     labels: tuple[str, ...] = ()
+    parts: tuple[tuple[str, Rule], ...] = field(default=(), compare=False)  # json: keys generated columns read
     element: str | None = None  # arrays: the element kind
     ref_table: str | None = None  # reference: the parent table and column
     ref_column: str | None = None
@@ -134,6 +135,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
     rules, cap = [], rows
     fk_columns = {c for k in table.of_kind("f") for c in k.columns}
     derived = {r.right: r for r in relations}
+    embedded = _embedded_keys(table, domains, unique)
     for column in table.columns:
         if column.generated:
             continue
@@ -170,6 +172,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
         rules.append(rule)
         if limit is not None:
             cap = min(cap, limit)
+    rules = [replace(r, parts=embedded[r.column]) if r.kind == "json" and r.column in embedded else r for r in rules]
     return TablePlan(table.name, max(cap, 0), _updated_after_created(table, rules))
 
 
@@ -291,8 +294,42 @@ def _column_rule(table: Table, column: Column, domain: Domain, unique: bool) -> 
         if domain.choices is not None or domain.pattern or domain.excluded:
             raise Unsupported(f"a CHECK on a {column.type} column")
         cap = 2 if other == "boolean" and unique else None
+        if other == "json":
+            keys = _json_keys(table, column.name)
+            why = f"{column.type}" + (f" with the keys other columns read: {', '.join(keys)}" if keys else "")
+            return Rule(column.name, "json", why, domain, unique=unique, labels=keys), cap
         return Rule(column.name, other, f"{column.type}", domain, unique=unique), cap
     return _null_or_unsupported(column, domain, f"the type {column.type}")
+
+
+GENERATED_FROM_KEY = re.compile(r"""^\(*"?(\w+)"?\s*->>\s*'((?:[^']|'')+)'(?:::text)?\)*(?:::[\w ]+)?\)*$""")
+
+
+def _embedded_keys(table: Table, domains: dict[str, Domain], unique: set[str]) -> dict[str, tuple[tuple[str, Rule], ...]]:
+    """For a generated column computed as `doc ->> 'key'`, the rule its value follows (its CHECKs, its
+    type), planned as if it were an ordinary column: the JSON column then carries that value under 'key'."""
+    found: dict[str, list[tuple[str, Rule]]] = {}
+    for column in table.columns:
+        match = GENERATED_FROM_KEY.match((column.default or "").strip()) if column.generated else None
+        if match is None:
+            continue
+        source, key = match.group(1), match.group(2).replace("''", "'")
+        domain = domains.get(column.name, Domain())
+        domain.not_null = domain.not_null or column.not_null
+        try:
+            rule, _ = _column_rule(table, column, domain, column.name in unique)
+        except Unsupported:
+            continue
+        found.setdefault(source, []).append((key, rule))
+    return {source: tuple(parts) for source, parts in found.items()}
+
+
+def _json_keys(table: Table, column: str) -> tuple[str, ...]:
+    """Keys of a JSON column that generated columns and CHECKs read (`message ->> 'id'`): each row's
+    document carries them, so a NOT NULL column computed from one gets a value."""
+    pattern = re.compile(rf'"?{re.escape(column)}"?\)?\s*->>?\s*\'((?:[^\']|\'\')+)\'')
+    texts = [c.default or "" for c in table.columns if c.generated] + [k.definition for k in table.of_kind("c")]
+    return tuple(dict.fromkeys(k.replace("''", "'") for text in texts for k in pattern.findall(text)))
 
 
 def _null_or_unsupported(column: Column, domain: Domain, what: str) -> tuple[Rule, int | None]:
@@ -310,8 +347,9 @@ def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, ki
                                and c % m == r)
         if not domain.choices:
             raise Unsupported(f"no listed value of {column.name} fits its other CHECKs")
-    is_key = unique and column.name in table.primary_key and kind == "integer" and domain.lo is None and domain.hi is None
-    if is_key or column.identity or (column.sequence and kind == "integer"):
+    is_key = (unique and column.name in table.primary_key and kind == "integer" and domain.lo is None
+              and domain.hi is None and domain.choices is None and not domain.modulus and not domain.excluded)
+    if is_key or ((column.identity or (column.sequence and kind == "integer")) and not _restricted(domain)):
         return Rule(column.name, "key", "identity/serial/integer key: 1, 2, 3, ...", domain, unique=True), None
     low, high = DEFAULT_INTEGER_RANGE
     if kind == "integer":
@@ -413,6 +451,12 @@ def _text_rule(column: Column, domain: Domain, unique: bool, name: str) -> tuple
     return Rule(column.name, "text", why, domain, unique=unique, text_kind=text_kind, length=length), cap
 
 
+def _restricted(domain: Domain) -> bool:
+    """True when a CHECK narrows a column beyond NOT NULL (listed values, bounds, patterns)."""
+    return bool(domain.choices is not None or domain.lo is not None or domain.hi is not None or domain.modulus
+                or domain.excluded or domain.pattern or domain.anti_patterns or domain.min_length or domain.max_length)
+
+
 def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePlan]) -> TablePlan:
     """Point each foreign key column at its parent's rule; cap or skip the table when parents fall short."""
     rules = {r.column: r for r in tp.rules}
@@ -436,8 +480,14 @@ def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePla
             return replace(tp, count=0, rules=(), skipped=f"it needs rows in {key.ref_table} (foreign key {key.name})")
         if parent and parent.kept and any(c not in parent.existing for c in key.ref_columns):
             return replace(tp, count=0, rules=(), skipped=f"foreign key {key.name} points at columns of {key.ref_table} dbtool did not read")
+        limited = [c for c in key.columns if _restricted(rules[c].domain)]
+        if limited and not (parent and parent.kept):
+            return replace(tp, count=0, rules=(), skipped=(
+                f"a CHECK on {', '.join(limited)} limits which rows of {key.ref_table} foreign key {key.name} may "
+                f"point at (a polymorphic reference); set tables.{table.name} = 0 in the profile to leave it empty"))
         mode = "self" if key.ref_table == table.name else "many"
-        exact = any(set(key.columns) == s for s in unique_sets)
+        # The foreign key's columns hold a unique key of this table (one-to-one): one parent row each.
+        exact = any(s and s <= set(key.columns) for s in unique_sets)
         if exact and mode == "many":
             mode = "one"
             count = min(count, parent_rows)

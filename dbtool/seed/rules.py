@@ -8,6 +8,7 @@ adding a column or a table changes nothing else. Unique values are a bijection o
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -200,7 +201,17 @@ def column_text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.nd
         return _texts(seed, table.name, rule, rows)
     if kind == "json":
         values = draws(seed, rows, table.name, rule.column) % np.uint64(1000)
-        return [f'{{"{rule.column}": {int(v)}}}' for v in values.tolist()]
+        planned = {key: part for key, part in rule.parts}
+        columns = {key: column_text(plan, table, part, seed, rows) for key, part in planned.items()}
+        documents = []
+        for k, (v, r) in enumerate(zip(values.tolist(), rows.tolist())):
+            # A key a generated column computes from holds that column's planned value (its CHECKs hold);
+            # other keys that columns or CHECKs read hold the row number as text.
+            fields = {key: (None if columns[key][k] == NULL else columns[key][k]) if key in columns else str(r + 1)
+                      for key in rule.labels}
+            fields[rule.column] = int(v)
+            documents.append(json.dumps(fields).translate(COPY_ESCAPES))
+        return documents
     if kind == "bytea":
         bits = draws(seed, rows, table.name, rule.column)
         return [f"\\\\x{int(b):08x}{int(r):08x}" for b, r in zip(bits.tolist(), rows.tolist())]
