@@ -18,7 +18,7 @@ import typer
 
 from dbtool import __version__
 from dbtool.config import ADVISORY_LOCK_KEY, DEFAULT_LOCK_TIMEOUT, DEFAULT_POOL_MAX, DEFAULT_SEED, Settings
-from dbtool.errors import EXIT_USAGE, ConfigError, DbtoolError, InterruptedRun, Terminated
+from dbtool.errors import EXIT_USAGE, ConfigError, DbtoolError, Terminated
 
 T = TypeVar("T")
 
@@ -246,9 +246,7 @@ def _confirm_fleet(members: list[Any], action: str, yes: bool) -> None:
 
 def _run(reporter: Any, action: Callable[[], T]) -> T:
     """Call `action`; map every failure to one line and its exit code."""
-    import psycopg
-
-    from dbtool.classify import classify
+    from dbtool import classify
 
     # psycopg warns about the cleanup it did after an interruption or a lost connection (a cancel cut
     # short, a rollback it could not send); dbtool says what happened itself, in one line. --verbose
@@ -259,24 +257,10 @@ def _run(reporter: Any, action: Callable[[], T]) -> T:
         psycopg_logger.setLevel(logging.ERROR)
     try:
         return action()
-    except DbtoolError as exc:
-        failure: DbtoolError = exc
-    except KeyboardInterrupt:
-        failure = InterruptedRun(signal.SIGINT)
-    except Terminated:
-        failure = InterruptedRun(signal.SIGTERM)
-    except psycopg.Error as exc:
-        failure = classify(exc)
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
-    except Exception as exc:
-        # A bug, not a user error: still one line (the transaction rolled back on the way out);
-        # the traceback is for --verbose.
-        logging.getLogger(__name__).debug("unexpected failure", exc_info=True)
-        failure = DbtoolError(
-            f"unexpected {type(exc).__name__}: {_one_line(exc)}; nothing was committed; "
-            "run with --verbose for the traceback and report it"
-        )
+    except (Exception, KeyboardInterrupt, Terminated) as exc:
+        failure = classify.failure(exc)
     finally:
         psycopg_logger.setLevel(previous_level)
     reporter.failure(failure)
