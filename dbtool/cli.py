@@ -267,10 +267,6 @@ def _run(reporter: Any, action: Callable[[], T]) -> T:
     raise typer.Exit(code=failure.exit_code)
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def _destructive(command: str, action_word: str, pipeline: str) -> Callable[..., None]:
     def run(
         database_url: DatabaseUrls = None,
