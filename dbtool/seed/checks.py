@@ -28,6 +28,13 @@ class Ref:
 
 
 @dataclass(frozen=True)
+class Sum:
+    """Columns added and subtracted: `subtotal_cents + tip_cents`."""
+
+    terms: tuple[tuple[int, Ref], ...]  # (+1 or -1, column)
+
+
+@dataclass(frozen=True)
 class Atom:
     """One comparison a row must satisfy: `left op right`, right a constant, a list or a column."""
 
@@ -177,6 +184,15 @@ class _Parser:
             if not isinstance(value, Ref) or not isinstance(modulus, int) or modulus <= 0:
                 raise Unsupported("a modulo other than column % positive integer")
             return ("mod", value, modulus)
+        if self.word() in ("+", "-") and isinstance(value, Ref) and not value.function:
+            terms = [(1, value)]
+            while self.word() in ("+", "-"):
+                sign = 1 if self.take()[1] == "+" else -1
+                term = self.term()
+                if not isinstance(term, Ref) or term.function:
+                    raise Unsupported("a sum of something other than columns")
+                terms.append((sign, term))
+            return Sum(tuple(terms))
         if self.word() in ("+", "-", "*", "/"):
             raise Unsupported(f"arithmetic ({self.word()})")
         return value
@@ -291,6 +307,12 @@ def _ref(value: object) -> Ref:
 
 
 def _atom(left: object, op: str, right: object) -> Node:
+    if isinstance(left, Sum) and isinstance(right, Ref):
+        left, op, right = right, FLIPPED.get(op, op), left
+    if isinstance(right, Sum) or isinstance(left, Sum):
+        if op != "=" or not isinstance(left, Ref) or left.function or not isinstance(right, Sum):
+            raise Unsupported("a sum compared other than column = sum of columns")
+        return ("atom", Atom(left, "=", right))
     if not isinstance(left, Ref) and isinstance(right, Ref):
         left, op, right = right, FLIPPED.get(op, op), left
         if op in ("~", "!~"):
@@ -339,4 +361,5 @@ def columns_of(atoms: list[Atom]) -> set[str]:
     """Every column an alternative mentions."""
     found = {a.left.column for a in atoms}
     found.update(a.right.column for a in atoms if isinstance(a.right, Ref))
+    found.update(ref.column for a in atoms if isinstance(a.right, Sum) for _, ref in a.right.terms)
     return found

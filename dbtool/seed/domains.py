@@ -16,7 +16,7 @@ from itertools import product
 
 from dbtool.catalog import Column, Table
 from dbtool.seed import checks
-from dbtool.seed.checks import Atom, Ref, Unsupported
+from dbtool.seed.checks import Atom, Ref, Sum, Unsupported
 
 EPOCH_DATE = dt.date(2026, 1, 1)
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
@@ -43,6 +43,7 @@ class Domain:
     excluded_lengths: frozenset[int] = frozenset()
     case: str | None = None  # "lower" or "upper"
     null: bool = False  # the chosen alternative needs NULL here
+    total_of: tuple[tuple[int, str], ...] = ()  # CHECK x = a + b - c: x is that sum of other columns
     not_null: bool = False
 
     def copy(self) -> Domain:
@@ -104,6 +105,13 @@ def _merge(atoms: list[Atom], columns: dict[str, Column]) -> tuple[dict[str, Dom
             raise Unsupported(f"{name} is not a column")
         column = columns[name]
         domain = domains.setdefault(name, Domain())
+        if isinstance(atom.right, Sum):
+            sources = tuple((sign, ref.column) for sign, ref in atom.right.terms)
+            if atom.op != "=" or domain.total_of or any(c not in columns or c == name for _, c in sources) \
+                    or NUMERIC_KINDS.get(column.base) not in ("integer", "decimal"):
+                raise Unsupported(f"{name} compared with a sum other than {name} = a sum of numeric columns")
+            domain.total_of = sources
+            continue
         if isinstance(atom.right, Ref):
             other = atom.right.column
             if other == name and atom.left.function in (None, "lower", "upper") and atom.op == "=":

@@ -44,6 +44,7 @@ class Rule:
     weights: tuple[int, ...] = ()  # a profile's weights for the listed values (domain.choices, in order)
     null_fraction: float = 0.0  # a profile's share of NULLs
     source: str | None = None  # derived: the column it follows
+    sources: tuple[tuple[int, str], ...] = ()  # total: the columns it adds (+1) and subtracts (-1)
     op: str = ""  # derived: how it follows (<, <=, >, >=, =, <>)
     timezone: bool = False
 
@@ -155,6 +156,13 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
             if rule is not None:
                 rules.append(rule)
                 continue
+        if domain.total_of and not domain.null:
+            if any(domains.get(c, Domain()).total_of for _, c in domain.total_of):
+                return _skip(table, f"CHECK sums of sums ({column.name}); set tables.{table.name} = 0 in the profile")
+            shown = " ".join(f"{'+' if sign > 0 else '-'} {c}" for sign, c in domain.total_of).lstrip("+ ")
+            rules.append(Rule(column.name, "total", f"CHECK {column.name} = {shown}", domain, scale=scale_of(column),
+                              text_kind=NUMERIC_KINDS.get(column.base, ""), sources=domain.total_of))
+            continue
         if column.name in derived and not domain.null and not domains.get(derived[column.name].left, Domain()).null:
             r = derived[column.name]
             _tighten(domains.setdefault(r.left, Domain()), domain, r.op)
@@ -354,9 +362,7 @@ def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, ki
     low, high = DEFAULT_INTEGER_RANGE
     if kind == "integer":
         low, high = next(((lo, hi) for pattern, lo, hi in INTEGER_HINTS if re.search(pattern, name)), (low, high))
-        bounds = INTEGER_BOUNDS[column.base]
-        domain.lo = bounds[0] if domain.lo is None and domain.hi is not None else domain.lo
-        domain.hi = bounds[1] if domain.hi is None and domain.lo is not None else domain.hi
+        # A one-sided CHECK (>= 0) keeps the usual spread from that bound, clipped to the type below.
     elif kind == "decimal":
         low, high = next(((lo, hi) for pattern, lo, hi in INTEGER_HINTS if re.search(pattern, name)), (0, 1000))
         low, high = low * 10**scale, high * 10**scale
@@ -390,6 +396,8 @@ def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, ki
     if kind == "decimal" and column.precision:
         limit = 10 ** column.precision[0] - 1
         lo, hi = max(lo, -limit), min(hi, limit)
+    if kind == "integer":
+        lo, hi = max(lo, INTEGER_BOUNDS[column.base][0]), min(hi, INTEGER_BOUNDS[column.base][1])
     domain.lo, domain.hi = lo, hi
     choices = None
     if domain.choices is not None:

@@ -28,6 +28,14 @@ EPOCH_SECOND = np.datetime64("2026-01-01T00:00:00", "s")
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
+def copy_escaped(values: list[str]) -> list[str]:
+    """`values` as COPY text; one scan of the whole column first, since generated text rarely needs it."""
+    blob = "".join(values)
+    if "\\" in blob or "\t" in blob or "\n" in blob or "\r" in blob:
+        return [v.translate(COPY_ESCAPES) for v in values]
+    return values
+
+
 def key32(*parts: str) -> int:
     """A stable 32-bit key for names (blake2b: the same on every machine and Python)."""
     return int.from_bytes(hashlib.blake2b("\0".join(parts).encode(), digest_size=4).digest(), "big")
@@ -67,9 +75,11 @@ def _text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray,
           memo: dict[str, list[str]], raws: dict[str, np.ndarray]) -> list[str]:
     if rule.column in memo:
         return memo[rule.column]
-    if rule.kind == "derived":
+    if rule.kind == "total":
+        values = _formatted(rule, _raw(plan, table, rule, seed, rows, memo, raws))
+    elif rule.kind == "derived":
         source = table.rule(rule.source or "")
-        if source.kind in RAW_KINDS or source.kind == "derived":
+        if source.kind in RAW_KINDS or source.kind in ("derived", "total"):
             base = _raw(plan, table, source, seed, rows, memo, raws)
             values = _formatted(rule, _derive(rule, base, seed, table.name, rows))
         else:
@@ -91,7 +101,10 @@ def _raw(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray,
          memo: dict[str, list[str]], raws: dict[str, np.ndarray]) -> np.ndarray:
     if rule.column in raws:
         return raws[rule.column]
-    if rule.kind == "derived":
+    if rule.kind == "total":
+        value = sum(sign * _raw(plan, table, table.rule(c), seed, rows, memo, raws).astype(np.int64)
+                    for sign, c in rule.sources)
+    elif rule.kind == "derived":
         source = table.rule(rule.source or "")
         value = _derive(rule, _raw(plan, table, source, seed, rows, memo, raws), seed, table.name, rows)
     else:
@@ -155,7 +168,7 @@ def _choice(rule: Rule, seed: int, table: str, rows: np.ndarray, size: int) -> n
 
 
 def _formatted(rule: Rule, raw: np.ndarray) -> list[str]:
-    kind = rule.text_kind if rule.kind == "derived" else rule.kind
+    kind = rule.text_kind if rule.kind in ("derived", "total") else rule.kind
     if kind in ("key", "integer"):
         return [str(int(v)) for v in raw.tolist()]
     if kind == "boolean":
@@ -192,9 +205,9 @@ def column_text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.nd
         return _reference(plan, table, rule, seed, rows)
     if kind == "enum":
         picks = _choice(rule, seed, table.name, rows, len(rule.labels))
-        return [rule.labels[int(p)].translate(COPY_ESCAPES) for p in picks.tolist()]
+        return copy_escaped([rule.labels[int(p)] for p in picks.tolist()])
     if kind == "format":
-        return [rule.text_kind.format(row=r + 1).translate(COPY_ESCAPES) for r in rows.tolist()]
+        return copy_escaped([rule.text_kind.format(row=r + 1) for r in rows.tolist()])
     if kind == "uuid":
         return _uuids(seed, table.name, rule, rows)
     if kind == "text":
@@ -210,8 +223,8 @@ def column_text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.nd
             fields = {key: (None if columns[key][k] == NULL else columns[key][k]) if key in columns else str(r + 1)
                       for key in rule.labels}
             fields[rule.column] = int(v)
-            documents.append(json.dumps(fields).translate(COPY_ESCAPES))
-        return documents
+            documents.append(json.dumps(fields))
+        return copy_escaped(documents)
     if kind == "bytea":
         bits = draws(seed, rows, table.name, rule.column)
         return [f"\\\\x{int(b):08x}{int(r):08x}" for b, r in zip(bits.tolist(), rows.tolist())]
@@ -255,7 +268,7 @@ def _reference(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.nda
             picks = (bits % np.uint64(size)).astype(np.int64)
     if parent.kept:
         column = parent.existing[rule.ref_column or ""]
-        values = [column[int(p) % len(column)].translate(COPY_ESCAPES) for p in picks.tolist()]
+        values = copy_escaped([column[int(p) % len(column)] for p in picks.tolist()])
     else:
         values = chunk_column(plan, parent, rule.ref_column or "", seed, picks)
     if mode == "self" and not rule.domain.not_null:
@@ -289,7 +302,7 @@ def _texts(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
         values = [v[:rule.length] for v in values]
     if d.excluded or d.anti_patterns or d.excluded_lengths:
         values = [_avoid(v, d, rule.length) for v in values]
-    return [v.translate(COPY_ESCAPES) for v in values]
+    return copy_escaped(values)
 
 
 def _avoid(value: str, d: object, length: int | None) -> str:
