@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import subprocess
 import sys
@@ -55,9 +54,10 @@ def _reset(url: str, project: Path | None, *args: str) -> tuple[float, float, in
     command = [sys.executable, "-m", "dbtool", "reset", "--database-url", url, "--yes", "--log-format", "json", *args]
     if project is not None:
         command += ["--alembic-config", str(project)]
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    done = subprocess.run(command, capture_output=True, text=True, cwd=tempfile.gettempdir(), check=False)
+    # /usr/bin/time -f %M: this process's peak RSS alone (RUSAGE_CHILDREN would keep the largest so far).
+    done = subprocess.run(["/usr/bin/time", "-f", "%M", *command], capture_output=True, text=True,
+                          cwd=tempfile.gettempdir(), check=False)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"reset failed ({done.returncode}): {done.stdout[-500:]} {done.stderr[-500:]}")
@@ -66,7 +66,7 @@ def _reset(url: str, project: Path | None, *args: str) -> tuple[float, float, in
         event = json.loads(line)
         if event.get("step") == "seed":
             seed_s, rows = event["duration_ms"] / 1000, sum(event["row_counts"].values())
-    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    peak = int(done.stderr.strip().splitlines()[-1]) / 1024
     return wall, seed_s, rows, peak
 
 
