@@ -117,7 +117,7 @@ build_base() {
 build_postgres() {
     local suite="$1" image="$PREFIX/postgres:$1"
     if ! image_exists "$image"; then
-        docker build --quiet --build-arg "BASE_IMAGE=$PREFIX/debian:$suite" -t "$image" "$ROOT/containers/postgres" \
+        docker build --quiet --force-rm --build-arg "BASE_IMAGE=$PREFIX/debian:$suite" -t "$image" "$ROOT/containers/postgres" \
             >"$STATE_DIR/postgres-$suite.log" 2>&1 || return 1
     fi
     local major
@@ -128,7 +128,7 @@ build_postgres() {
 build_python() {
     local suite="$1" image="$PREFIX/python:$1"
     if ! image_exists "$image"; then
-        docker build --quiet --build-arg "BASE_IMAGE=$PREFIX/debian:$suite" -t "$image" "$ROOT/containers/python" \
+        docker build --quiet --force-rm --build-arg "BASE_IMAGE=$PREFIX/debian:$suite" -t "$image" "$ROOT/containers/python" \
             >"$STATE_DIR/python-$suite.log" 2>&1 || return 1
     fi
     local version
