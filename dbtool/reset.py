@@ -162,6 +162,13 @@ def _seed_any_schema(conn: psycopg.Connection, settings: Settings, reporter: Rep
     with reporter.step("seed") as step:
         exclude = [*BOOKKEEPING_TABLES, migrate.table_of(version_table, settings.schema)]
         tables = catalog.read(conn, settings.schema, exclude)
+        for table in tables:
+            for column in (c for c in table.columns if c.unusable_labels):
+                reporter.note(
+                    f"{table.name}.{column.name}: enum value(s) {', '.join(column.unusable_labels)} were added in this "
+                    f"transaction and Postgres {conn.info.server_version // 10000} cannot store them before it commits "
+                    "(Postgres 17 can): left out of the seed", table=table.name, column=column.name,
+                )
         own = settings.profiles.get(settings.profile)
         planned = plan.plan(tables, generic_rows(settings.profile, settings.scale, settings.profiles),
                             own.counts(settings.scale) if own else None)
