@@ -185,12 +185,21 @@ print_env() {
     echo "export DBTOOL_MATRIX_IMAGES='$(postgres_images | tr '\n' ' ' | sed 's/ $//')'"
 }
 
+check_index() {
+    # Building dbtool's image installs its dependencies from the package index inside a container:
+    # find out now, in one line, rather than in a failing test.
+    docker run --rm "$PREFIX/python:$PYTHON_SUITE" pip download --no-deps --quiet --dest /tmp hatchling \
+        >"$STATE_DIR/index-check.log" 2>&1 \
+        || fail "containers cannot reach the package index: $(grep -v '^\s*$' "$STATE_DIR/index-check.log" | tail -n 1)"
+}
+
 up() {
     mkdir -p "$STATE_DIR"
     local started=$SECONDS
     start_engine
     install_compose
     build_images
+    check_index
     say "ready in $((SECONDS - started))s: $(postgres_images | tr '\n' ' ')python $PREFIX/python:$PYTHON_SUITE"
 }
 
