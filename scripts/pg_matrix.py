@@ -167,12 +167,17 @@ def run_one(major: int, source: str, server: Server, pytest_args: list[str], log
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated majors to run (default: every one available)")
+    parser.add_argument("--skip", default="", help="comma-separated majors another run covers (reported as skipped)")
     parser.add_argument("pytest_args", nargs="*", default=["tests/integration"])
     options = parser.parse_args()
     found, missing = sources()
     wanted = {int(m) for m in options.only.split(",")} if options.only else set(MAJORS)
+    skipped = {int(m) for m in options.skip.split(",") if m}
+    wanted -= skipped
     log_dir = Path(tempfile.mkdtemp(prefix="dbtool-matrix-logs-"))
     outcomes = [Outcome(m, "-", "unavailable", why) for m, why in missing.items() if m in wanted]
+    outcomes += [Outcome(m, found[m][0] if m in found else "-", "skipped", "--skip: another run covers it")
+                 for m in skipped]
     for major in sorted(m for m in found if m in wanted):
         source, server = found[major]
         print(f"matrix: Postgres {major} ({source}): running {' '.join(options.pytest_args)}", flush=True)
