@@ -1,6 +1,9 @@
 # dbtool as a container: small, non-root, migrations included, `dbtool` as the entrypoint.
 # Build: docker build -t dbtool .    Run: docker run --rm -e DATABASE_URL=... dbtool reset --yes
-FROM python:3.12-slim AS build
+# PYTHON_IMAGE swaps the base where python:3.12-slim cannot be pulled (scripts/containers.sh builds
+# dbtool-local/python:3.11 from Debian packages): docker build --build-arg PYTHON_IMAGE=... -t dbtool .
+ARG PYTHON_IMAGE=python:3.12-slim
+FROM ${PYTHON_IMAGE} AS build
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY dbtool ./dbtool
@@ -8,7 +11,7 @@ COPY dbtool ./dbtool
 COPY migrations ./migrations
 RUN pip wheel --no-cache-dir --wheel-dir /wheels .
 
-FROM python:3.12-slim
+FROM ${PYTHON_IMAGE}
 # Numeric, fixed ids so Kubernetes can check runAsNonRoot and deploy/k8s/cronjob.yaml can match them.
 RUN groupadd --gid 10001 dbtool && useradd --create-home --uid 10001 --gid 10001 dbtool
 COPY --from=build /wheels /wheels

@@ -11,6 +11,16 @@ if TYPE_CHECKING:
     import psycopg
 
 MAX_REFERENCED_ROWS = 100_000  # rows of a table the migrations filled that generated rows may point at
+# Before Postgres 17, a value added by ALTER TYPE ... ADD VALUE cannot be used until its transaction
+# commits, even when the type was created in that same transaction (a reset's migrations do both).
+NEW_ENUM_VALUES_USABLE_MIN_VERSION = 170000
+
+# Enum values this transaction inserted (CREATE TYPE's and ADD VALUE's alike; a cast tells them apart).
+NEW_ENUM_VALUES_SQL = """
+SELECT e.enumtypid, e.enumtypid::regtype::text, e.enumlabel FROM pg_enum e
+WHERE e.xmin::text::bigint = mod(pg_current_xact_id_if_assigned()::text::bigint, 4294967296)
+ORDER BY 1, e.enumsortorder
+"""
 
 # One round trip for the whole schema. Domains are resolved to their base type (their CHECKs and
 # NOT NULL come along); arrays carry their element type; enums their labels in order.
@@ -43,7 +53,9 @@ SELECT coalesce(json_agg(json_build_object(
       'typmod', CASE WHEN a.atttypmod >= 0 THEN a.atttypmod ELSE r.domain_typmod END,
       'element', e.typname, 'element_category', e.typcategory,
       'labels', (SELECT json_agg(enumlabel ORDER BY enumsortorder) FROM pg_enum
-                 WHERE enumtypid = coalesce(e.oid, b.oid)),
+                 WHERE enumtypid = coalesce(e.oid, b.oid) AND enumtypid::text || ':' || enumlabel <> ALL (%(unusable)s)),
+      'unusable_labels', (SELECT json_agg(enumlabel ORDER BY enumsortorder) FROM pg_enum
+                 WHERE enumtypid = coalesce(e.oid, b.oid) AND enumtypid::text || ':' || enumlabel = ANY (%(unusable)s)),
       'not_null', a.attnotnull OR r.domain_not_null,
       'default', pg_get_expr(ad.adbin, ad.adrelid),
       'identity', a.attidentity, 'generated', a.attgenerated,
@@ -99,6 +111,8 @@ class Column:
     generated: str  # "s" stored generated column, "" none
     sequence: str | None  # the serial or identity sequence
     domain_checks: tuple[str, ...]
+    # Enum values this transaction added, which the server cannot store before commit (Postgres < 17).
+    unusable_labels: tuple[str, ...] = ()
 
     @property
     def length(self) -> int | None:
@@ -164,10 +178,28 @@ def read(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str]) -> 
     """Every table of `schema` but `exclude`, with what the migrations put in them."""
     from dbtool import digest
 
-    raw = conn.execute(CATALOG_SQL, {"schema": schema, "exclude": list(exclude)}).fetchone()[0]  # type: ignore[index]
+    unusable = [f"{oid}:{label}" for oid, label in unusable_enum_values(conn)]
+    raw = conn.execute(CATALOG_SQL, {"schema": schema, "exclude": list(exclude), "unusable": unusable}).fetchone()[0]  # type: ignore[index]
     tables = [_table(t) for t in (raw if isinstance(raw, list) else json.loads(raw))]
     counts = digest.row_counts(conn, schema, [digest.Table(t.name, ()) for t in tables])
     return [_with_rows(conn, schema, t, counts.get(t.name, 0)) for t in tables]
+
+
+def unusable_enum_values(conn: psycopg.Connection[Any]) -> list[tuple[int, str]]:
+    """(type oid, label) of the enum values this transaction added that the server refuses to store yet."""
+    if conn.info.server_version >= NEW_ENUM_VALUES_USABLE_MIN_VERSION:
+        return []
+    import psycopg
+    from psycopg import sql
+
+    unusable = []
+    for oid, type_name, label in conn.execute(NEW_ENUM_VALUES_SQL).fetchall():
+        try:
+            with conn.transaction():  # a savepoint: the failed cast must not end the reset's transaction
+                conn.execute(sql.SQL("SELECT {}::{}").format(sql.Literal(label), sql.SQL(type_name)))
+        except psycopg.errors.UnsafeNewEnumValueUsage:
+            unusable.append((oid, label))
+    return unusable
 
 
 def _with_rows(conn: psycopg.Connection[Any], schema: str, table: Table, rows: int) -> Table:
@@ -199,6 +231,7 @@ def _table(raw: dict[str, Any]) -> Table:
                 element=c["element"], element_category=c["element_category"], labels=tuple(c["labels"] or ()),
                 not_null=bool(c["not_null"]), default=c["default"], identity=c["identity"] or "",
                 generated=c["generated"] or "", sequence=c["sequence"], domain_checks=tuple(c["domain_checks"] or ()),
+                unusable_labels=tuple(c["unusable_labels"] or ()),
             )
             for c in raw["columns"] or ()
         ),

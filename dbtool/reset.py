@@ -190,6 +190,13 @@ def plan_any_schema(
 
     exclude = [*BOOKKEEPING_TABLES, migrate.table_of(version_table, in_schema)]
     tables = catalog.read(conn, in_schema, exclude)
+    for table in tables:
+        for column in (c for c in table.columns if c.unusable_labels):
+            reporter.note(
+                f"{table.name}.{column.name}: enum value(s) {', '.join(column.unusable_labels)} were added in this "
+                f"transaction and Postgres {conn.info.server_version // 10000} cannot store them before it commits "
+                "(Postgres 17 can): left out of the seed", table=table.name, column=column.name,
+            )
     planned = plan_tables(settings, tables)
     skipped = [t for t in planned.tables if t.skipped]
     for t in skipped:

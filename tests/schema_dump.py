@@ -29,6 +29,10 @@ ALEMBIC_TIMEOUT = 180
 _NOISE = re.compile(
     r"^(--.*|SET .*|SELECT pg_catalog\.set_config\(.*|\\restrict .*|\\unrestrict .*)$"
 )
+# The Postgres 17.12 of Debian trixie (as built here) stamps every new column with an attribute
+# option `pg_attver=<number>` that differs from one creation to the next; pg_dump prints it as
+# ALTER COLUMN ... SET (pg_attver=...).
+_ATTVER = re.compile(r"pg_attver=\d+")
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)")
 
 # Run in a subprocess whose cwd is the project directory, the way `alembic upgrade` would be.
@@ -130,7 +134,7 @@ def schema_dump(url: str, schema: str | None = None, exclude_tables: Sequence[st
     if done.returncode != 0:
         raise RuntimeError(f"pg_dump failed ({done.returncode}): {done.stderr.strip()}")
     lines = [line.rstrip() for line in done.stdout.splitlines()]
-    return "\n".join(line for line in lines if line and not _NOISE.match(line)) + "\n"
+    return "\n".join(_ATTVER.sub("pg_attver=N", line) for line in lines if line and not _NOISE.match(line)) + "\n"
 
 
 def plain_alembic(

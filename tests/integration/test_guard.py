@@ -96,7 +96,8 @@ def test_the_target_is_printed_without_its_password(server_url: str, database_ur
         c.execute("CREATE ROLE dbtool_pw_user LOGIN PASSWORD 'Sup3rSecret' SUPERUSER")
     try:
         parts = urlsplit(database_url)
-        url = urlunsplit(parts._replace(netloc=f"dbtool_pw_user:Sup3rSecret@{parts.hostname or ''}"))
+        host = f"{parts.hostname or ''}:{parts.port}" if parts.port else parts.hostname or ""
+        url = urlunsplit(parts._replace(netloc=f"dbtool_pw_user:Sup3rSecret@{host}"))
         result = dbtool("reset", "--database-url", url, "--profile", "ci")
         assert result.exit_code == 0, result.output  # a run that failed early might print no target at all
         assert "Sup3rSecret" not in result.output

@@ -119,3 +119,20 @@ def test_concurrently_is_refused_naming_the_revision(new_database: Callable[[], 
             sql.SQL("SELECT to_regclass('public.search_terms'), to_regclass('public.ix_search_terms_term')")
         ).fetchone()
     assert leftover == (None, None)
+
+
+def test_enum_values_added_in_the_reset_are_seeded_only_where_the_server_can_store_them(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # The enums project's last revisions ADD VALUE 'refunded' to a type its first one created: all in
+    # the reset's one transaction. Postgres 17 stores such a value at once; older servers refuse it
+    # until commit, so dbtool leaves it out of the seed and says so instead of failing the reset.
+    url = new_database()
+    result = run_dbtool("reset", PROJECTS["enums"], url, "--profile", "demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(url) as conn:
+        major = conn.info.server_version // 10000
+        statuses = {row[0] for row in conn.execute("SELECT DISTINCT status::text FROM orders")}
+    noted = "enum value(s) refunded were added in this transaction" in result.stdout
+    assert noted == (major < 17), result.stdout
+    assert ("refunded" in statuses) == (major >= 17), statuses
