@@ -1,4 +1,4 @@
-"""Scenario 1: many dbtool processes run reset, seed and migrate on one database at the same time."""
+"""Scenario 1: many dbtool processes run reset (both strategies), seed and migrate on one database at once."""
 
 from __future__ import annotations
 
@@ -33,6 +33,11 @@ def plan(size: FireSize) -> list[list[tuple[str, ...]]]:
             pool = rng.choice(("2", "3", "6"))
             if kind == "migrate":
                 mine.append(("migrate", "--lock-timeout", wait, "--pool-max", pool))
+            elif kind == "reset":
+                # Both strategies, interleaved: a swap must serialize with everything else like a transaction.
+                strategy = "swap" if (p + r) % 2 == 0 else "transaction"
+                mine.append((kind, "--profile", "ci", "--seed", seed, "--lock-timeout", wait, "--pool-max", pool,
+                             "--strategy", strategy))
             else:
                 mine.append((kind, "--profile", "ci", "--seed", seed, "--lock-timeout", wait, "--pool-max", pool))
         commands.append(mine)
@@ -64,6 +69,7 @@ def test_concurrent_reset_seed_and_migrate_never_collide(seeded_url: str, size: 
             assert "advisory lock" in outcome.stderr and len(outcome.error_lines()) == 1, outcome.stderr
     succeeded = [args for args, outcome in outcomes if outcome.code == 0]
     assert {args[0] for args in succeeded} == {"reset", "seed", "migrate"}, "every command kind must have run"
+    assert any(args[-1] == "swap" for args in succeeded), "a swap reset must have run"
 
     assert advisory_lock_holders(seeded_url) == []
     verify = run("verify", seeded_url)

@@ -63,8 +63,10 @@ def _steps(outcome_stdout: str) -> dict[str, float]:
     return {e["step"]: e["duration_ms"] / 1000 for e in map(json.loads, outcome_stdout.splitlines()) if e.get("event") == "step"}
 
 
+@pytest.mark.parametrize("delay", [0.0, 0.05, 0.15, 0.3])
 @pytest.mark.parametrize("after", ["shadow", "migrate", "seed", "digest", "swap"])
-def test_kill_9_while_building_or_swapping_leaves_old_or_new_state(database_url: str, after: str) -> None:
+def test_kill_9_while_building_or_swapping_leaves_old_or_new_state(database_url: str, after: str, delay: float) -> None:
+    """20 kill points: the end of each step, and 50, 150 and 300 ms into the next one."""
     url = database_url
     reset_in_process(url, *BIG_B)
     new_data = fingerprint(url)
@@ -73,11 +75,12 @@ def test_kill_9_while_building_or_swapping_leaves_old_or_new_state(database_url:
     new = Fingerprint(new_data.tables, new_data.revision, old.meta_rows + 1, new_data.last_digest)
     victim = Run("reset", url, (*BIG_B, "--strategy", "swap"), log_format="json")
     victim.wait_for_step(after)
+    time.sleep(delay)
     victim.kill()
     victim.finish()
     seconds_until_lock_free(url)
     state = which_state(fingerprint(url), old, new)
-    figures.count(f"swap: kill -9 after {after}: {state}", 1)
+    figures.count(f"swap: kill -9 after {after} +{delay * 1000:.0f} ms: {state}", 1)
     again = run("reset", url, *BIG_A, "--strategy", "swap", log_format="json")
     assert again.code == 0, again.output
     with psycopg.connect(url, autocommit=True) as conn:
