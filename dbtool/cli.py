@@ -639,34 +639,28 @@ def init(alembic_config: AlembicConfig = None) -> None:
 
 @app.command()
 def profiles(alembic_config: AlembicConfig = None, as_json: AsJson = False) -> None:
-    """List the seed profiles and their row counts (the example's, or your project's)."""
+    """List the seed profiles: rows per table, per-table counts and hooks (the project's, else the generic ones)."""
     from dbtool.report import Reporter
-    from dbtool.seed.profiles import GENERIC_ROWS, PROFILES
+    from dbtool.seed.profiles import GENERIC_ROWS
 
     reporter = Reporter("text", as_json)
 
     def action() -> Any:
-        from dbtool import migrate
-
         options, _, _ = _with_file({"alembic_config": alembic_config})
         settings = Settings.from_options(**options)
-        if migrate.is_example(settings.project):
-            rows = {p.name: {"description": p.description, "staff": p.staff, "services": p.services, "clients": p.clients,
-                             "pets": p.pets, "invoices": p.invoices, "visits": p.visits, "days": p.days}
-                    for p in PROFILES.values()}
-            text = "\n".join(f"{name:6} {r['clients']:>6} clients {r['pets']:>6} pets {r['invoices']:>7} invoices  "
-                             f"{r['description']}" for name, r in rows.items())
-            return text, {"profiles": rows}
         found: dict[str, dict[str, Any]] = {name: {"rows": n, "tables": {}} for name, n in GENERIC_ROWS.items()}
         found["load"]["rows"] = f"{GENERIC_ROWS['load']} x --scale"
-        for name, own in settings.profiles.items():
+        for name, own in settings.seed_profiles.items():
             found.setdefault(name, {"rows": GENERIC_ROWS["dev"], "tables": {}})
             if own.rows is not None:
                 found[name]["rows"] = own.rows
             found[name]["tables"] = {t: c if isinstance(c, int) else f"{c[0]} per {c[1]}" for t, c in own.tables.items()}
+            if own.hooks:
+                found[name]["hooks"] = dict(own.hooks)
         text = "\n".join(f"{name:6} {r['rows']} rows per table"
-                         + "".join(f"; {t}: {c}" for t, c in r["tables"].items()) for name, r in found.items())
-        return text, {"profiles": found}
+                         + "".join(f"; {t}: {c}" for t, c in r["tables"].items())
+                         + (f"; hooks for {len(r['hooks'])} tables" if r.get("hooks") else "") for name, r in found.items())
+        return text, {"project": str(settings.project), "profiles": found}
 
     text, document = _run(reporter, action)
     reporter.result(text, document)

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from dbtool.errors import ConfigError
 from dbtool.project import Project, find_project
-from dbtool.seed.profiles import MAX_SCALE, PROFILES, ProjectProfile
+from dbtool.seed.profiles import GENERIC_ROWS, MAX_SCALE, ProjectProfile
 
 ADVISORY_LOCK_KEY = 0x47524F4F  # 1196576591, the key the original scripts used
 DEFAULT_POOL_MAX = 6
@@ -94,6 +94,21 @@ class Settings:
         """The Alembic project this run migrates (found once, relative to the working directory)."""
         return find_project(self.alembic_config, Path.cwd())
 
+    @cached_property
+    def seed_profiles(self) -> dict[str, ProjectProfile]:
+        """The profiles this run may use: those the project ships beside its migrations (dbtool.toml
+        there), replaced name by name by those of the settings file."""
+        from dbtool.settings_file import DBTOOL_TOML, read_profile_file
+
+        location = self.project.script_location()
+        shipped = location / DBTOOL_TOML if location else None
+        found = read_profile_file(shipped) if shipped and shipped.is_file() else {}
+        return {**found, **self.profiles}
+
+    def seed_profile(self) -> ProjectProfile:
+        """The profile this run seeds with (the generic one of its name when no file declares it)."""
+        return self.seed_profiles.get(self.profile) or ProjectProfile()
+
     def validate(self) -> None:
         """Raise ConfigError for the first invalid setting, with what to do about it."""
         for f in fields(self):
@@ -116,8 +131,8 @@ class Settings:
             raise ConfigError(f"--lock-key {self.lock_key} does not fit a Postgres bigint; use a 64-bit signed integer")
         if not 0 <= self.seed <= MAX_SEED:
             raise ConfigError(f"--seed {self.seed} is out of range; use 0..{MAX_SEED} (Mulberry32 has a 32-bit state)")
-        if self.profile not in PROFILES and self.profile not in self.profiles:
-            known = [*PROFILES, *(p for p in self.profiles if p not in PROFILES)]
+        if self.profile not in GENERIC_ROWS and self.profile not in self.seed_profiles:
+            known = [*GENERIC_ROWS, *(p for p in self.seed_profiles if p not in GENERIC_ROWS)]
             raise ConfigError(f"unknown profile {self.profile!r}; choose one of: {', '.join(known)}")
         if not 1 <= self.scale <= MAX_SCALE:
             raise ConfigError(f"--scale {self.scale} is out of range; use 1..{MAX_SCALE}")

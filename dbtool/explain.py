@@ -20,16 +20,10 @@ from dbtool.pool import open_pool
 from dbtool.reset import plan_tables
 from dbtool.schema import BOOKKEEPING_TABLES
 from dbtool.seed import plan
-from dbtool.seed.profiles import PROFILES
 
 
 def explain(settings: Settings) -> dict[str, Any]:
     """Per table: rows and, per column, the rule chosen and why; from the schema as it is now."""
-    if migrate.is_example(settings.project):
-        profile = PROFILES[settings.profile].scaled(settings.scale)
-        return {"project": str(settings.project), "profile": settings.profile, "scale": settings.scale,
-                "generator": "the example app's own generator (see `dbtool profiles`)",
-                "tables": {k: v for k, v in profile.__dict__.items() if isinstance(v, int)}}
     scratch = sql.Identifier(f"dbtool_plan_{os.getpid()}")
     with open_pool(settings, "plan") as pool, pool.connection() as conn, conn.transaction(force_rollback=True):
         conn.execute(sql.SQL("CREATE SCHEMA {0}; SELECT set_config('search_path', {1}, true)").format(

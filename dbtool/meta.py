@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS {schema}.dbtool_meta (
     finished_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS version_table text;
+ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS generated_tables jsonb;
 DROP TABLE IF EXISTS {schema}.dbtool_migration_cache;
 """
 
@@ -50,6 +51,7 @@ class MetaRecord:
     table_digests: dict[str, Any] | None = None
     digest: str | None = None
     version_table: str | None = None  # qualified name of Alembic's version table, as env.py configured it
+    generated_tables: list[str] | None = None  # the tables the seed filled (the others hold what migrations left)
 
 
 INSPECT_SQL = """
@@ -60,7 +62,9 @@ SELECT
             ORDER BY id DESC LIMIT 1), false),
   (SELECT to_jsonb(m) ->> 'version_table' FROM {schema}.dbtool_meta m  -- to_jsonb: older tables lack the column
    WHERE to_jsonb(m) ->> 'version_table' IS NOT NULL ORDER BY id DESC LIMIT 1),
-  (SELECT table_digests FROM {schema}.dbtool_meta WHERE table_digests IS NOT NULL ORDER BY id DESC LIMIT 1)
+  (SELECT table_digests FROM {schema}.dbtool_meta WHERE table_digests IS NOT NULL ORDER BY id DESC LIMIT 1),
+  (SELECT to_jsonb(m) -> 'generated_tables' FROM {schema}.dbtool_meta m
+   WHERE event IN ('reset', 'seed') ORDER BY id DESC LIMIT 1)
 """
 
 
@@ -73,6 +77,7 @@ class Inspection:
     protected: bool
     version_table: str | None  # as recorded by the last run that migrated
     recorded_digests: dict[str, Any] | None  # table digests dbtool recorded last (reset, seed or migrate)
+    generated_tables: list[str] | None = None  # what the latest reset or seed generated (None: not recorded)
 
 
 def inspect(conn: psycopg.Connection, schema: str) -> Inspection:  # type: ignore[type-arg]
@@ -97,13 +102,14 @@ def _inspect_query(schema: str) -> sql.Composed:
 
 
 def _inspection(row: Any) -> Inspection:
-    objects, last_data_event, protected, version_table, digests = row
+    objects, last_data_event, protected, version_table, digests, generated = row
     return Inspection(
         objects=[SchemaObject(kind, name) for kind, name in objects],
         last_data_event=last_data_event,
         protected=protected,
         version_table=version_table,
         recorded_digests=digests,
+        generated_tables=generated,
     )
 
 
@@ -136,8 +142,8 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
     conn.execute(
         sql.SQL(
             "INSERT INTO {}.dbtool_meta (event, dbtool_version, generator_version, revision, profile, seed, scale,"
-            " row_counts, table_digests, digest, run_by, version_table)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " row_counts, table_digests, digest, run_by, version_table, generated_tables)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         ).format(sql.Identifier(schema)),
         (
             rec.event,
@@ -152,6 +158,7 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
             rec.digest,
             f"{_user()}@{socket.gethostname()} pid {os.getpid()}",
             rec.version_table,
+            Jsonb(rec.generated_tables) if rec.generated_tables is not None else None,
         ),
     )
 

@@ -130,11 +130,6 @@ def _script_directory(project: Project) -> Any:
     return ScriptDirectory.from_config(alembic_config(project))
 
 
-def is_example(project: Project) -> bool:
-    """True when the project's migrations are the built-in example's (which has a seed generator)."""
-    return project.script_location() == EXAMPLE_DIR.resolve()
-
-
 def heads(project: Project) -> list[str]:
     """The head revisions of the project's migrations, sorted."""
     return sorted(script_directory(project).get_heads())

@@ -17,7 +17,7 @@ from dbtool.config import Settings
 from dbtool.errors import ConfigError, NotAtHeadError, RefusedError
 from dbtool.report import Reporter
 from dbtool.schema import BOOKKEEPING_TABLES
-from dbtool.seed.profiles import PROFILES, TABLES, generic_rows
+from dbtool.seed.profiles import generic_rows
 from dbtool.session import locked_session, transaction
 
 logger = logging.getLogger(__name__)
@@ -117,24 +117,10 @@ def _preload_alembic() -> None:
 def _seed(
     conn: psycopg.Connection, settings: Settings, reporter: Reporter, result: RunResult, version_table: str | None  # type: ignore[type-arg]
 ) -> None:
-    """Fill the tables (the example's generator; other projects keep what their migrations inserted),
-    then digest every data table and record the run."""
-    if migrate.is_example(settings.project):
-        from dbtool.seed import load
-
-        profile = PROFILES[settings.profile].scaled(settings.scale)
-        with reporter.step("seed") as step:
-            with schema.bulk_load(conn, settings.schema, TABLES):
-                counts = load.load(conn, settings.schema, settings.seed, profile, reporter.progress, settings.workers)
-            shown = ", ".join(f"{n} {t.replace('_', ' ')}" for t, n in counts.items())
-            scale = f" x{settings.scale}" if settings.scale != 1 else ""
-            rate = sum(counts.values()) / max(time.perf_counter() - step.started, 1e-9)
-            step.message = f"Seeded {settings.profile}{scale} profile: {shown} ({rate:,.0f} rows/s)"
-            step.fields.update(profile=settings.profile, seed=settings.seed, scale=settings.scale, row_counts=counts)
-        result.profile, result.seed, result.scale = settings.profile, settings.seed, settings.scale
-    else:
-        _seed_any_schema(conn, settings, reporter, version_table)
-        result.profile, result.seed, result.scale = settings.profile, settings.seed, settings.scale
+    """Fill the tables the plan generates (keeping what the migrations inserted), then digest every
+    data table and record the run."""
+    counts = _seed_any_schema(conn, settings, reporter, version_table)
+    result.profile, result.seed, result.scale = settings.profile, settings.seed, settings.scale
     with reporter.step("digest") as step:
         tables = digest.table_digests(conn, settings.schema, digest.data_tables(conn, settings.schema, version_table))
         combined = digest.combined_digest(tables)
@@ -155,6 +141,7 @@ def _seed(
             table_digests=tables,
             digest=combined,
             version_table=version_table,
+            generated_tables=sorted(counts),
         ),
     )
 
@@ -167,18 +154,29 @@ def _seed_any_schema(conn: psycopg.Connection, settings: Settings, reporter: Rep
         planned, sequences = plan_any_schema(conn, settings, reporter, settings.schema, version_table)
         generated = [t.name for t in planned.tables if t.generated]
         with schema.bulk_load(conn, settings.schema, generated):
-            counts = load.load_plan(conn, settings.schema, settings.seed, planned, sequences, reporter.progress)
+            counts = load.load_plan(conn, settings.schema, settings.seed, planned, sequences, reporter.progress,
+                                    settings.workers)
         describe_plan_seed(step, settings, planned, counts)
     return counts
 
 
 def plan_tables(settings: Settings, tables: list[Any]) -> Any:
-    """The plan for `tables` under the run's profile: its rows, per-table counts and column overrides."""
-    from dbtool.seed import plan
+    """The plan for `tables` under the run's profile: its rows, per-table counts, column overrides and hooks."""
+    from dataclasses import replace
 
-    own = settings.profiles.get(settings.profile)
-    return plan.plan(tables, generic_rows(settings.profile, settings.scale, settings.profiles),
-                     own.counts(settings.scale) if own else None, own.columns if own else None)
+    from dbtool.seed import plan
+    from dbtool.seed.evaluate import hook_columns
+    from dbtool.seed.hooks import load_hook
+
+    own = settings.seed_profile()
+    rows, counts = generic_rows(settings.profile, settings.scale, own), own.counts(settings.scale)
+    planned = plan.plan(tables, rows, counts, own.columns)
+    if not own.hooks:
+        return planned
+    loaded = {t: load_hook(spec, own.directory, t) for t, spec in own.hooks.items()}
+    settable = {t.name: {c.name for c in t.columns if not c.generated} for t in tables}
+    sets = hook_columns(planned, settable, loaded, own.hooks, settings.seed)
+    return replace(plan.plan(tables, rows, counts, own.columns, sets), hooks=loaded, directory=own.directory)
 
 
 def plan_any_schema(
@@ -248,8 +246,7 @@ def reset_database(settings: Settings, reporter: Reporter) -> RunResult:
 
     result = RunResult("reset", str(settings.target))
     _preload_alembic()
-    if migrate.is_example(settings.project):
-        _preload_generator()
+    _preload_generator()
 
     def work(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
         found = _drop(conn, settings, reporter)
@@ -270,11 +267,6 @@ def reset_database(settings: Settings, reporter: Reporter) -> RunResult:
 
 def seed_database(settings: Settings, reporter: Reporter) -> RunResult:
     """Replace the seeded data (truncate + COPY) in one transaction; the schema must be at head."""
-    if not migrate.is_example(settings.project):
-        raise ConfigError(
-            f"{settings.project} has no seed generator yet, so there is no seed data to replace; "
-            "use `dbtool reset` (drop, migrate, and keep what the migrations insert)"
-        )
     result = RunResult("seed", str(settings.target))
     head = migrate.heads(settings.project)
     _preload_generator()
@@ -289,9 +281,12 @@ def seed_database(settings: Settings, reporter: Reporter) -> RunResult:
                 f"head is {migrate.shown(head)}; run `dbtool migrate` first (or `dbtool reset`)"
             )
         result.revision = migrate.shown(current)
+        if found.generated_tables is None:
+            raise RefusedError(f"schema {settings.schema} has no record of which tables dbtool filled (rows the "
+                               "migrations inserted must stay); run `dbtool reset` once")
         with reporter.step("truncate") as step:
-            schema.truncate(conn, settings.schema, TABLES)
-            step.message = "Truncated seeded tables"
+            schema.truncate(conn, settings.schema, found.generated_tables)
+            step.message = f"Truncated {_plural(len(found.generated_tables), 'seeded table')}"
         _seed(conn, settings, reporter, result, found.version_table)
         notify(conn, result)
 

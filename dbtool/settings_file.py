@@ -32,6 +32,7 @@ FILE_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "alembic-config": ("alembic_config", (str,)),
     "strategy": ("strategy", (str,)),
 }
+SEED_DATA_KEYS = {"profiles", "columns", "hooks"}  # what the data looks like, not how a run behaves
 CHOICES = {"log-format": ("text", "json"), "strategy": ("auto", "transaction", "swap")}
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
 
@@ -57,14 +58,10 @@ def settings_table(document: dict[str, Any], file_name: str) -> dict[str, Any] |
 def parse_settings(table: dict[str, Any], origin: str) -> dict[str, Any]:
     """Option name -> value for one dbtool table; ConfigError (exit 2) on an unknown key or a wrong type."""
     values: dict[str, Any] = {}
+    if SEED_DATA_KEYS & set(table):
+        values["profiles"] = parse_seed_data(table, origin)
     for key, value in table.items():
-        if key == "profiles":
-            from dbtool.seed.profiles import parse_profiles
-
-            try:
-                values["profiles"] = parse_profiles(value, origin)
-            except ValueError as exc:
-                raise ConfigError(str(exc)) from None
+        if key in SEED_DATA_KEYS:
             continue
         if key not in FILE_KEYS:
             raise ConfigError(f"{origin}: unknown setting {key!r}{_hint(key, origin)}; known: {', '.join(FILE_KEYS)}")
@@ -76,6 +73,30 @@ def parse_settings(table: dict[str, Any], origin: str) -> dict[str, Any]:
             raise ConfigError(f"{origin}: {key} = {value!r} must be one of {', '.join(CHOICES[key])}")
         values[name] = float(value) if float in types else value
     return values
+
+
+def parse_seed_data(table: dict[str, Any], origin: str) -> dict[str, Any]:
+    """The profiles a dbtool table declares (its `profiles`, `columns` and `hooks`), or ConfigError."""
+    from dbtool.seed.profiles import parse_profiles
+
+    try:
+        return parse_profiles(table, origin, str(Path(origin).parent))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+def read_profile_file(path: Path) -> dict[str, Any]:
+    """Profiles a project ships beside its migrations (`dbtool.toml` there): only profiles, columns and
+    hooks, so that a file inside the migrations cannot point a run at another database."""
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read {path}: {exc}; fix or remove it") from None
+    other = sorted(set(document) - SEED_DATA_KEYS)
+    if other:
+        raise ConfigError(f"{path}: unknown key(s) {', '.join(other)}; beside the migrations only "
+                          "profiles, columns and hooks belong (settings go in ./dbtool.toml)")
+    return parse_seed_data(document, str(path))
 
 
 def _hint(key: str, origin: str) -> str:

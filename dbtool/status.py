@@ -12,7 +12,7 @@ from dbtool.config import Settings
 from dbtool.errors import DbtoolError, UnreachableError, VerifyMismatchError
 from dbtool.lock import lock_holders
 from dbtool.pool import open_pool
-from dbtool.seed.profiles import GENERATOR_VERSION, PROFILES, TABLES, Profile
+from dbtool.seed.profiles import GENERATOR_VERSION
 
 
 def status(settings: Settings) -> dict[str, Any]:
@@ -58,25 +58,6 @@ def _leftovers(conn: psycopg.Connection, schema: str) -> list[str]:  # type: ign
     return leftovers(conn, schema)
 
 
-def expected_digests(
-    conn: psycopg.Connection, schema: str, seed: int, profile: Profile, found: list[digest.Table]  # type: ignore[type-arg]
-) -> dict[str, dict[str, object]]:
-    """Digests of exactly what (seed, profile) produces: generated into temp copies of the tables
-    and digested by the same server query as the live tables. Call inside a transaction."""
-    from dbtool.seed import load
-
-    conn.execute(
-        sql.SQL("; ").join(
-            sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS) ON COMMIT DROP").format(
-                sql.Identifier(t), sql.Identifier(schema, t)
-            )
-            for t in TABLES
-        )
-    )
-    load.load(conn, "pg_temp", seed, profile)
-    return digest.table_digests(conn, "pg_temp", [t for t in found if t.name in TABLES])
-
-
 def verify(settings: Settings) -> dict[str, Any]:
     """Compare the live tables with what dbtool recorded, and the record with what its seed must produce."""
     with open_pool(settings, "verify") as pool, pool.connection() as conn:
@@ -99,10 +80,11 @@ def verify(settings: Settings) -> dict[str, Any]:
             live = digest.table_digests(conn, settings.schema, found)
             names = {t.name for t in found}
             generated = None
-            # The example's generator can regenerate its tables; missing tables are reported below.
-            if seeded and names >= set(TABLES) and migrate.is_example(settings.project):
-                profile = PROFILES[record["profile"]].scaled(record["scale"])
-                generated = expected_digests(conn, settings.schema, record["seed"], profile, found)
+            # Regenerate what the record says was generated; missing tables are reported below.
+            made = history.generated_tables
+            if seeded and made is not None and names >= set(made):
+                generated = expected_digests(conn, settings, record, [t for t in found if t.name in made],
+                                             history.version_table)
     differences = []
     for table in sorted(set(recorded) | set(live)):
         want, got = recorded.get(table), live.get(table)
@@ -135,3 +117,32 @@ def verify(settings: Settings) -> dict[str, Any]:
             details=document,
         )
     return {k: v for k, v in document.items() if v is not None}
+
+
+def expected_digests(
+    conn: psycopg.Connection, settings: Settings, record: dict[str, Any], made: list[digest.Table],  # type: ignore[type-arg]
+    version_table: str | None,
+) -> dict[str, dict[str, object]]:
+    """Digests of exactly what the record's (seed, profile, scale) generates into the tables `made`:
+    planned as the reset planned them, COPied into empty temporary copies and digested by the same
+    server query as the live tables. Call inside a transaction."""
+    from dataclasses import replace
+
+    from dbtool import catalog
+    from dbtool.reset import plan_tables
+    from dbtool.schema import BOOKKEEPING_TABLES
+    from dbtool.seed import load
+
+    names = {t.name for t in made}
+    tables = catalog.read(conn, settings.schema, [*BOOKKEEPING_TABLES, migrate.table_of(version_table, settings.schema)])
+    tables = [replace(t, rows=0, existing={}) if t.name in names else t for t in tables]  # as the seed saw them
+    as_seeded = replace(settings, profile=record["profile"], scale=record["scale"], seed=record["seed"])
+    planned = plan_tables(as_seeded, tables)
+    conn.execute(sql.SQL("; ").join(
+        sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING GENERATED) ON COMMIT DROP").format(
+            sql.Identifier(t), sql.Identifier(settings.schema, t))
+        for t in sorted(names)
+    ))
+    generated = replace(planned, tables=tuple(t for t in planned.tables if t.name in names or not t.generated))
+    load.load_plan(conn, "pg_temp", record["seed"], generated, {})
+    return digest.table_digests(conn, "pg_temp", made)

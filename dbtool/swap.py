@@ -238,9 +238,10 @@ def _reset(session: Session, settings: Settings, reporter: Reporter, result: Any
     try:
         swapped = False
         version_table = _migrate(conn, settings, reporter, shadow, result)
-        tables = _seed(session, settings, reporter, shadow, version_table, result)
+        tables, generated = _seed(session, settings, reporter, shadow, version_table, result)
         with reporter.step("swap") as step:
-            transaction(session, settings, reporter, lambda c: _swap(c, settings, shadow, version_table, tables, result))
+            transaction(session, settings, reporter,
+                        lambda c: _swap(c, settings, shadow, version_table, tables, generated, result))
             swapped = True
             step.message = f"Swapped {shadow} in as {live}"
     except Exception:
@@ -318,9 +319,9 @@ def _migrate(conn: psycopg.Connection[Any], settings: Settings, reporter: Report
 
 def _seed(
     session: Session, settings: Settings, reporter: Reporter, shadow: str, version_table: str, result: Any
-) -> dict[str, dict[str, object]]:
+) -> tuple[dict[str, dict[str, object]], list[str]]:
     """Fill the shadow's tables on the pool's connections, rebuild keys, indexes and foreign keys, and
-    digest it; return the table digests."""
+    digest it; return the table digests and the tables generated."""
     from dbtool.reset import describe_plan_seed, plan_any_schema
     from dbtool.seed import load
 
@@ -328,55 +329,27 @@ def _seed(
     width = max(1, (session.pool.max_size if session.pool else 2) - 1)  # every connection but the lock's
     shadow_version_table = f"{shadow}.{version_table.partition('.')[2]}"
     with reporter.step("seed") as step:
-        if migrate.is_example(settings.project):
-            from dbtool.seed.generate import TABLE_SPECS, chunks
-            from dbtool.seed.profiles import PROFILES, TABLES
-
-            profile = PROFILES[settings.profile].scaled(settings.scale)
-            tables: Sequence[str] = TABLES
-            workers = settings.workers or load.auto_workers(profile)
-            generators = load._start_workers(workers) if workers > 1 else None
-            pieces: list[tuple[str, Callable[[psycopg.Connection[Any]], int]]] = []
-            for index, spec in enumerate(TABLE_SPECS):
-                ranges = list(chunks(spec.driver(profile), load.CHUNK_ROWS))
+        with conn.transaction():
+            planned, sequences = plan_any_schema(conn, settings, reporter, shadow, shadow_version_table)
+        tables = [t.name for t in planned.tables if t.generated]
+        pieces: list[tuple[str, Callable[[psycopg.Connection[Any]], int]]] = []
+        for t in planned.tables:
+            if t.generated:
+                ranges = list(load.chunks(t.count, load.CHUNK_ROWS))
                 per_piece = max(1, PIECE_ROWS // load.CHUNK_ROWS)
-                for start in range(0, max(len(ranges), 1), per_piece):
-                    part = ranges[start:start + per_piece]
-                    pieces.append((spec.name, lambda c, i=index, p=part: load.copy_chunks(
-                        c, shadow, settings.seed, profile, i, p, generators, workers)))
-            planned = None
-        else:
-            with conn.transaction():
-                planned, sequences = plan_any_schema(conn, settings, reporter, shadow, shadow_version_table)
-            tables = [t.name for t in planned.tables if t.generated]
-            generators = None
-            pieces = []
-            for t in planned.tables:
-                if t.generated:
-                    for first in range(0, t.count, PIECE_ROWS):
-                        pieces.append((t.name, lambda c, n=t.name, f=first, k=min(PIECE_ROWS, t.count - first):
-                                       load.copy_plan_rows(c, shadow, settings.seed, planned, n, f, k)))
-        try:
-            saved = schema.saved_constraints(conn, shadow, tables)
-            if saved:
-                conn.execute("; ".join(schema.drop_statement_of(k, t, n) for k, t, n, _ in reversed(saved)))
-            counts = {name: 0 for name, _ in pieces}  # in load order, for the summary line
-            for name, rows in in_parallel(session, width, pieces):
-                counts[name] = counts.get(name, 0) + rows
-        finally:
-            if generators is not None:
-                generators.shutdown(cancel_futures=True)
-        if planned is not None:
-            load.move_sequences(conn, shadow, sequences, counts)
+                for start in range(0, len(ranges), per_piece):
+                    pieces.append((t.name, lambda c, t=t, part=ranges[start:start + per_piece]:
+                                   load.copy_rows(c, shadow, settings.seed, planned, t, part)))
+        saved = schema.saved_constraints(conn, shadow, tables)
+        if saved:
+            conn.execute("; ".join(schema.drop_statement_of(k, t, n) for k, t, n, _ in reversed(saved)))
+        counts = {name: 0 for name, _ in pieces}  # in load order, for the summary line
+        for name, rows in in_parallel(session, width, pieces):
+            counts[name] = counts.get(name, 0) + rows
+        load.move_sequences(conn, shadow, sequences, counts)
         _rebuild(session, width, saved)
-        if planned is None:
-            shown = ", ".join(f"{n} {t.replace('_', ' ')}" for t, n in counts.items())
-            step.message = f"Seeded {settings.profile} profile into {shadow} on {width} connections: {shown}"
-            step.fields.update(profile=settings.profile, seed=settings.seed, scale=settings.scale, row_counts=counts,
-                               connections=width)
-        else:
-            describe_plan_seed(step, settings, planned, counts)
-            step.fields.update(connections=width)
+        describe_plan_seed(step, settings, planned, counts)
+        step.fields.update(connections=width)
     result.profile, result.seed, result.scale = settings.profile, settings.seed, settings.scale
     with reporter.step("digest") as step, conn.transaction():
         digests = digest.table_digests(conn, shadow, digest.data_tables(conn, shadow, shadow_version_table))
@@ -384,7 +357,7 @@ def _seed(
         result.row_counts = {name: int(d["rows"]) for name, d in digests.items()}  # type: ignore[call-overload]
         step.message = f"Digest {result.digest[:16]}"
         step.fields.update(digest=result.digest)
-    return digests
+    return digests, tables
 
 
 def _rebuild(session: Session, width: int, saved: list[tuple[int, str, str, str]]) -> None:
@@ -479,7 +452,7 @@ def _cancel(busy: list[psycopg.Connection[Any]], guard: threading.Lock) -> None:
 
 def _swap(
     conn: psycopg.Connection[Any], settings: Settings, shadow: str, version_table: str,
-    tables: dict[str, dict[str, object]], result: Any,
+    tables: dict[str, dict[str, object]], generated: list[str], result: Any,
 ) -> None:
     """The one short transaction: lock the live tables, move dbtool_meta's history into the shadow,
     rename the live schema away and the shadow into its place, record the run, notify."""
@@ -507,6 +480,7 @@ def _swap(
     meta.record(conn, live, meta.MetaRecord(
         event=result.command, revision=result.revision, profile=result.profile, seed=result.seed, scale=result.scale,
         row_counts=result.row_counts, table_digests=tables, digest=result.digest, version_table=version_table,
+        generated_tables=generated,
     ))
     notify(conn, result)
 

@@ -225,7 +225,11 @@ def describe_state(settings: Settings, server_version: int) -> State:
     """The State `settings` would produce on a server of `server_version` (reads the project's files)."""
     from dbtool.seed.profiles import GENERATOR_VERSION
 
-    own = settings.profiles.get(settings.profile)
+    own = settings.seed_profiles.get(settings.profile)
+    if own and own.hooks:  # a hook's code decides its columns: a changed hook is another state
+        from dbtool.seed.hooks import hook_source
+
+        own = (own, tuple(hook_source(spec, own.directory) for spec in sorted(own.hooks.values())))  # type: ignore[assignment]
     return State(
         migrations=migrations_digest(project_files(settings)),
         generator_version=GENERATOR_VERSION,

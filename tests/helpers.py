@@ -92,3 +92,15 @@ def advisory_locks(conn: psycopg.Connection) -> int:  # type: ignore[type-arg]
         "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
         "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
     ).fetchone()[0]  # type: ignore[index]
+
+
+def example_rows(profile: str, table: str, scale: int = 1) -> int:
+    """Rows the example app's profile file (migrations/dbtool.toml) asks for: `table` at `profile` x `scale`."""
+    from dbtool.config import Settings
+    from dbtool.project import Project
+
+    settings = Settings(profile=profile)
+    settings.__dict__["project"] = Project()  # the built-in example, whatever the working directory holds
+    count = settings.seed_profile().tables[table]
+    assert isinstance(count, int), f"{table} is counted per parent row in {profile}"
+    return count * scale

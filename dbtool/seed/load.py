@@ -1,4 +1,9 @@
-"""COPY generated rows into the tables, and digest what the tables hold, on a given connection."""
+"""COPY a plan's rows into the tables on a given connection, generated here or in worker processes.
+
+A chunk is a pure function of (plan, seed, table, first row, count): the bytes sent are the same
+whoever makes them, in whatever order, so chunks may come from worker processes, from a fleet's
+shared cache or from another connection of the pool.
+"""
 
 from __future__ import annotations
 
@@ -17,19 +22,19 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from dbtool.seed import shared
-from dbtool.seed.generate import TABLE_SPECS, Chunk, chunks, generate_chunk
-from dbtool.seed.plan import Plan
-from dbtool.seed.profiles import Profile
+from dbtool.seed.evaluate import Chunk, chunk_text
+from dbtool.seed.plan import Plan, TablePlan
 
 logger = logging.getLogger(__name__)
 
-CHUNK_ROWS = 10_000  # driver rows per COPY chunk: memory stays flat as scale grows
+CHUNK_ROWS = 10_000  # rows per COPY chunk: memory stays flat as scale grows
 PARALLEL_FROM_ROWS = 200_000  # below this, worker processes cost more to start than they save
 
-Progress = Callable[[str, int, int], None]  # (table, rows loaded so far, driver rows done of total)
+Progress = Callable[[str, int, int], None]  # (table, rows loaded so far, percent of its rows done)
+_worker_plan: Plan | None = None  # a worker process's copy of the plan (hooks re-imported there)
 
 
-def _worker_init(parent: int) -> None:
+def _worker_init(parent: int, plan: Plan) -> None:
     # Ctrl-C goes to the whole process group: the parent handles it, workers must not print tracebacks.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
@@ -39,11 +44,24 @@ def _worker_init(parent: int) -> None:
         os._exit(1)
 
     threading.Thread(target=exit_with_parent, name="exit-with-parent", daemon=True).start()
+    global _worker_plan
+    from dbtool.seed.hooks import load_hook
+
+    hooks = {t.name: load_hook(t.hook, plan.directory, t.name) for t in plan.tables if t.hook}
+    _worker_plan = Plan(plan.tables, hooks, plan.directory)
 
 
-def _start_workers(workers: int) -> ProcessPoolExecutor:
+def _worker_chunk(table: str, seed: int, first: int, count: int) -> Chunk:
+    assert _worker_plan is not None
+    return chunk_text(_worker_plan, _worker_plan.table(table), seed, first, count)
+
+
+def _start_workers(workers: int, plan: Plan) -> ProcessPoolExecutor:
+    # Hooks travel by name: each worker imports them itself (functions do not pickle across spawn).
+    portable = Plan(plan.tables, {}, plan.directory)
     pool = ProcessPoolExecutor(
-        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init, initargs=(os.getpid(),)
+        workers, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_init,
+        initargs=(os.getpid(), portable),
     )
     if threading.current_thread() is not threading.main_thread():
         return pool
@@ -58,129 +76,66 @@ def _start_workers(workers: int) -> ProcessPoolExecutor:
     return pool
 
 
-def auto_workers(profile: Profile) -> int:
-    """1 for small profiles; for large ones up to 4 generator processes, leaving a core for the
-    server backend and this process (on 2 cores that is 1: generation already outpaces COPY)."""
-    total = profile.invoices + profile.visits + profile.clients + profile.pets
-    if total < PARALLEL_FROM_ROWS:
+def auto_workers(plan: Plan) -> int:
+    """1 for small plans; for large ones up to 4 generator processes, leaving a core for the server
+    backend and this process (on 2 cores that is 1: generation already outpaces COPY)."""
+    if sum(t.count for t in plan.tables if t.generated) < PARALLEL_FROM_ROWS:
         return 1
     return max(1, min(4, (os.cpu_count() or 1) - 1))
 
 
-def generated(seed: int, profile: Profile, table: int, workers: int, chunk_rows: int, pool: Executor | None) -> Iterator[Chunk]:
-    """Chunks of one table in order; with a process pool, at most 2 x workers are in flight (flat memory)."""
-    ranges = chunks(TABLE_SPECS[table].driver(profile), chunk_rows)
+def chunks(total: int, size: int) -> Iterator[tuple[int, int]]:
+    """Split rows [0, total) into (first, count) ranges of at most `size`."""
+    for first in range(0, total, size):
+        yield first, min(size, total - first)
+
+
+def _made(plan: Plan, table: TablePlan, seed: int, first: int, count: int) -> Chunk:
+    # In a fleet, each chunk is made once for every target whose plan is the same.
+    return shared.chunk((plan.fingerprint, seed, table.name, first, count),
+                        lambda: chunk_text(plan, table, seed, first, count))
+
+
+def generated(plan: Plan, table: TablePlan, seed: int, ranges: list[tuple[int, int]], workers: int,
+              pool: Executor | None) -> Iterator[Chunk]:
+    """Chunks of `ranges` of one table in order; with a process pool, at most 2 x workers are in flight."""
     if pool is None:
         for first, count in ranges:
-            yield shared.chunk(table, seed, profile, first, count)  # a fleet generates each chunk once
+            yield _made(plan, table, seed, first, count)
         return
     window: deque[Future[Chunk]] = deque()
     for first, count in ranges:
-        window.append(pool.submit(generate_chunk, table, seed, profile, first, count))
+        window.append(pool.submit(_worker_chunk, table.name, seed, first, count))
         if len(window) >= 2 * workers:
             yield window.popleft().result()
     while window:
         yield window.popleft().result()
 
 
-def load(
-    conn: psycopg.Connection,  # type: ignore[type-arg]
-    schema: str,
-    seed: int,
-    profile: Profile,
-    progress: Progress | None = None,
-    workers: int = 0,
-    chunk_rows: int = CHUNK_ROWS,
-) -> dict[str, int]:
-    """COPY every table of `profile` in foreign-key order; return rows per table.
-
-    Chunks are generated in this process or, with workers > 1, in worker processes, and written
-    through a queued writer so the server parses one chunk while the next is being generated.
-    The bytes sent are the same whatever `workers` and `chunk_rows` are.
-    """
-    workers = workers or auto_workers(profile)
-    pool = _start_workers(workers) if workers > 1 else None
-    counts: dict[str, int] = {}
-    try:
-        with conn.cursor() as cur:
-            for index, spec in enumerate(TABLE_SPECS):
-                statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                    sql.Identifier(schema, spec.name), sql.SQL(", ").join(map(sql.Identifier, spec.columns))
-                )
-                loaded, done, total = 0, 0, spec.driver(profile)
-                with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-                    for text, rows in generated(seed, profile, index, workers, chunk_rows, pool):
-                        copy.write(text)
-                        loaded += rows
-                        done = min(total, done + chunk_rows)
-                        if progress:
-                            progress(spec.name, loaded, done * 100 // max(total, 1))
-                counts[spec.name] = loaded
-                logger.debug("copied %s rows into %s", loaded, spec.name)
-    finally:
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
-    return counts
-
-
-def copy_chunks(
-    conn: psycopg.Connection,  # type: ignore[type-arg]
-    schema: str,
-    seed: int,
-    profile: Profile,
-    table: int,
-    ranges: list[tuple[int, int]],
-    pool: Executor | None = None,
-    workers: int = 1,
-) -> int:
-    """COPY the driver-row `ranges` of example table number `table` in one statement; return rows loaded.
-    A range's bytes are the same whoever generates them, so ranges may go to different connections."""
-    spec = TABLE_SPECS[table]
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(schema, spec.name), sql.SQL(", ").join(map(sql.Identifier, spec.columns))
-    )
-    loaded = 0
-    window: deque[Future[Chunk]] = deque()
-    with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-        for first, count in ranges:
-            if pool is None:
-                text, rows = shared.chunk(table, seed, profile, first, count)
-                copy.write(text)
-                loaded += rows
-                continue
-            window.append(pool.submit(generate_chunk, table, seed, profile, first, count))
-            if len(window) >= 2 * workers:
-                text, rows = window.popleft().result()
-                copy.write(text)
-                loaded += rows
-        while window:
-            text, rows = window.popleft().result()
-            copy.write(text)
-            loaded += rows
-    return loaded
-
-
-def copy_plan_rows(
+def copy_rows(
     conn: psycopg.Connection,  # type: ignore[type-arg]
     schema: str,
     seed: int,
     plan: Plan,
-    table: str,
-    first: int,
-    count: int,
-    chunk_rows: int = CHUNK_ROWS,
+    table: TablePlan,
+    ranges: list[tuple[int, int]],
+    pool: Executor | None = None,
+    workers: int = 1,
+    progress: Progress | None = None,
 ) -> int:
-    """COPY rows [first, first + count) of the planned `table` in one statement; return how many."""
-    from dbtool.seed.rules import chunk_text
-
-    planned = next(t for t in plan.tables if t.name == table)
+    """COPY the row `ranges` of the planned `table` in one statement; return the rows written (a hook
+    may leave some out). Ranges may go to different connections: their bytes do not depend on who sends them."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(schema, planned.name), sql.SQL(", ").join(sql.Identifier(r.column) for r in planned.rules)
+        sql.Identifier(schema, table.name), sql.SQL(", ").join(sql.Identifier(r.column) for r in table.rules)
     )
+    loaded = done = 0
     with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-        for start in range(first, first + count, chunk_rows):
-            copy.write(chunk_text(plan, planned, seed, start, min(chunk_rows, first + count - start)))
-    return count
+        for (text, rows), (_, count) in zip(generated(plan, table, seed, ranges, workers, pool), ranges):
+            copy.write(text)
+            loaded, done = loaded + rows, done + count
+            if progress:
+                progress(table.name, loaded, done * 100 // max(table.count, 1))
+    return loaded
 
 
 def move_sequences(
@@ -208,25 +163,22 @@ def load_plan(
     plan: Plan,
     sequences: dict[str, list[tuple[str, str]]],
     progress: Progress | None = None,
+    workers: int = 0,
     chunk_rows: int = CHUNK_ROWS,
 ) -> dict[str, int]:
-    """COPY every generated table of `plan`, then move each table's sequences past its values."""
-    from dbtool.seed.rules import chunk_text
-
+    """COPY every generated table of `plan` in plan order, then move each table's sequences past its
+    values; return rows per table. With workers > 1, chunks are made in worker processes."""
+    workers = workers or auto_workers(plan)
+    pool = _start_workers(workers, plan) if workers > 1 else None
     counts: dict[str, int] = {}
-    with conn.cursor() as cur:
+    try:
         for table in plan.tables:
-            if not table.generated:
-                continue
-            statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-                sql.Identifier(schema, table.name), sql.SQL(", ").join(sql.Identifier(r.column) for r in table.rules)
-            )
-            with cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-                for first in range(0, table.count, chunk_rows):
-                    count = min(chunk_rows, table.count - first)
-                    copy.write(chunk_text(plan, table, seed, first, count))
-                    if progress:
-                        progress(table.name, first + count, (first + count) * 100 // table.count)
-            counts[table.name] = table.count
+            if table.generated:
+                ranges = list(chunks(table.count, chunk_rows))
+                counts[table.name] = copy_rows(conn, schema, seed, plan, table, ranges, pool, workers, progress)
+                logger.debug("copied %s rows into %s", counts[table.name], table.name)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     move_sequences(conn, schema, sequences, counts)
     return counts

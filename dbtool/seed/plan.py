@@ -8,7 +8,11 @@ Tables the migrations filled keep exactly their rows; generated rows may referen
 from __future__ import annotations
 
 import re
+import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
+from typing import Any
 
 from dbtool.catalog import Column, Table
 from dbtool.seed.checks import Unsupported
@@ -26,7 +30,7 @@ class Rule:
     """How one column's values are made, and why (what `dbtool plan` prints)."""
 
     column: str
-    kind: str  # key, integer, decimal, date, timestamp, time, interval, boolean, uuid, text, enum, json, bytea, inet, array, null, reference, derived
+    kind: str  # key, integer, ..., text, enum, json, bytea, inet, array, null, reference, derived, total, format, hook
     why: str
     domain: Domain = field(default_factory=Domain, compare=False)
     unique: bool = False
@@ -39,11 +43,11 @@ class Rule:
     ref_table: str | None = None  # reference: the parent table and column
     ref_column: str | None = None
     ref_group: str = ""  # columns of one composite foreign key share a parent row
-    ref_mode: str = "many"  # many (any parent row), one (row i: a unique FK), self (an earlier row), grid
-    grid: tuple[int, int] = (1, 1)  # grid mode: (stride, size) of this column's digit
+    ref_mode: str = "many"  # many (any parent row), one (row i: a unique FK), self (an earlier row), grid, per
+    grid: tuple[int, int] = (1, 1)  # grid: (stride, size) of this column's digit; per: (N, parent rows)
     weights: tuple[int, ...] = ()  # a profile's weights for the listed values (domain.choices, in order)
     null_fraction: float = 0.0  # a profile's share of NULLs
-    source: str | None = None  # derived: the column it follows
+    source: str | None = None  # derived: the column it follows; hook: the hook's "module:function"
     sources: tuple[tuple[int, str], ...] = ()  # total: the columns it adds (+1) and subtracts (-1)
     op: str = ""  # derived: how it follows (<, <=, >, >=, =, <>)
     timezone: bool = False
@@ -59,6 +63,7 @@ class TablePlan:
     skipped: str | None = None  # one line: the constraint and the profile setting that fixes it
     kept: int = 0  # rows the migrations inserted (the table is not generated)
     existing: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    hook: str | None = None  # the profile's "module:function" that sets some of its columns
 
     @property
     def generated(self) -> bool:
@@ -73,17 +78,27 @@ class Plan:
     """Every table of the schema, in name order."""
 
     tables: tuple[TablePlan, ...]
+    hooks: dict[str, Callable[..., Any]] = field(default_factory=dict, compare=False, repr=False)  # table -> hook
+    directory: str | None = field(default=None, compare=False)  # where the hooks' modules are imported from
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """Names what this plan generates: equal plans (a fleet's targets) share generated chunks."""
+        return hashlib.sha256(repr(self.tables).encode()).hexdigest()
 
     def table(self, name: str) -> TablePlan:
         return next(t for t in self.tables if t.name == name)
 
 
 def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, str]] | None = None,
-         columns: dict[tuple[str, str], ColumnOverride] | None = None) -> Plan:
+         columns: dict[tuple[str, str], ColumnOverride] | None = None,
+         hooks: dict[str, tuple[str, frozenset[str]]] | None = None) -> Plan:
     """Plan every table: `rows` each unless `per_table` gives a count or (N, parent): N per parent row;
-    `columns` are a profile's overrides, keyed by (table, column)."""
+    `columns` are a profile's overrides, keyed by (table, column); `hooks` name, per table, the hook
+    and the columns it sets."""
     per_table = per_table or {}
     columns = columns or {}
+    hooks = hooks or {}
     planned: dict[str, TablePlan] = {}
     pending, waits = list(tables), 0
     while pending:  # a table counted per parent row is planned after its parent
@@ -107,7 +122,7 @@ def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, s
             wanted = n * (planned[parent].kept or planned[parent].count)
         waits = 0
         overrides = {c: o for (t, c), o in columns.items() if t == table.name}
-        planned[table.name] = _plan_table(table, wanted, overrides) if wanted else TablePlan(table.name, 0)
+        planned[table.name] = _plan_table(table, wanted, overrides, hooks.get(table.name)) if wanted else TablePlan(table.name, 0)
     by_name = {t.name: t for t in tables}
     changed = True
     while changed:  # a table whose NOT NULL foreign key points at a table that gets no rows gets none either
@@ -115,7 +130,8 @@ def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, s
         for name, tp in planned.items():
             if not tp.generated:
                 continue
-            updated = _resolve_references(tp, by_name[name], planned)
+            per = per_table.get(name)
+            updated = _resolve_references(tp, by_name[name], planned, per if isinstance(per, tuple) else None)
             if updated != tp:
                 planned[name], changed = updated, True
     return Plan(tuple(planned[t.name] for t in tables))
@@ -125,9 +141,11 @@ def _skip(table: Table, reason: str) -> TablePlan:
     return TablePlan(table.name, 0, skipped=reason)
 
 
-def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | None = None) -> TablePlan:
+def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | None = None,
+                hook: tuple[str, frozenset[str]] | None = None) -> TablePlan:
     if table.rows:
         return TablePlan(table.name, 0, kept=table.rows, existing=table.existing)
+    spec, hooked = hook or (None, frozenset())
     try:
         domains, relations = solve_checks(table)
     except Unsupported as exc:
@@ -144,6 +162,10 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
         if column.not_null:
             domain.not_null = True
         override = (overrides or {}).get(column.name)
+        if column.name in hooked:
+            rules.append(Rule(column.name, "hook", f"hook {spec}", domain, source=spec, timezone=column.base == "timestamptz",
+                              text_kind=NUMERIC_KINDS.get(column.base, ""), scale=scale_of(column)))
+            continue
         if column.name in fk_columns:
             rules.append(Rule(column.name, "reference", "foreign key", domain,  # resolved once every table is planned
                               null_fraction=override.null_fraction if override else 0.0))
@@ -181,7 +203,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
         if limit is not None:
             cap = min(cap, limit)
     rules = [replace(r, parts=embedded[r.column]) if r.kind == "json" and r.column in embedded else r for r in rules]
-    return TablePlan(table.name, max(cap, 0), _updated_after_created(table, rules))
+    return TablePlan(table.name, max(cap, 0), _updated_after_created(table, rules), hook=spec)
 
 
 def _overridden(table: Table, column: Column, domain: Domain, unique: bool, override: ColumnOverride) -> Rule | None:
@@ -440,7 +462,7 @@ def _text_rule(column: Column, domain: Domain, unique: bool, name: str) -> tuple
         if not choices:
             raise Unsupported(f"no listed value of {column.name} fits its other CHECKs")
         domain.choices = choices
-        return Rule(column.name, "text", f"CHECK: one of {len(choices)} values", domain, unique=unique, text_kind="choice",
+        return Rule(column.name, "text", f"one of {len(choices)} listed values", domain, unique=unique, text_kind="choice",
                     length=length), (len(choices) if unique else None)
     if domain.pattern:
         from dbtool.seed import patterns
@@ -465,8 +487,9 @@ def _restricted(domain: Domain) -> bool:
                 or domain.excluded or domain.pattern or domain.anti_patterns or domain.min_length or domain.max_length)
 
 
-def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePlan]) -> TablePlan:
-    """Point each foreign key column at its parent's rule; cap or skip the table when parents fall short."""
+def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePlan], per: tuple[int, str] | None) -> TablePlan:
+    """Point each foreign key column at its parent's rule (N rows per parent row of a table counted
+    so); cap or skip the table when parents fall short. Columns a hook sets keep the hook."""
     rules = {r.column: r for r in tp.rules}
     count = tp.count
     keys = [k for k in table.of_kind("f")]
@@ -488,20 +511,26 @@ def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePla
             return replace(tp, count=0, rules=(), skipped=f"it needs rows in {key.ref_table} (foreign key {key.name})")
         if parent and parent.kept and any(c not in parent.existing for c in key.ref_columns):
             return replace(tp, count=0, rules=(), skipped=f"foreign key {key.name} points at columns of {key.ref_table} dbtool did not read")
+        if all(rules[c].kind == "hook" for c in key.columns):
+            continue
         limited = [c for c in key.columns if _restricted(rules[c].domain)]
         if limited and not (parent and parent.kept):
             return replace(tp, count=0, rules=(), skipped=(
                 f"a CHECK on {', '.join(limited)} limits which rows of {key.ref_table} foreign key {key.name} may "
                 f"point at (a polymorphic reference); set tables.{table.name} = 0 in the profile to leave it empty"))
         mode = "self" if key.ref_table == table.name else "many"
+        if per is not None and per[1] == key.ref_table and mode == "many":
+            mode = "per"
         # The foreign key's columns hold a unique key of this table (one-to-one): one parent row each.
         exact = any(s and s <= set(key.columns) for s in unique_sets)
-        if exact and mode == "many":
+        if exact and mode in ("many", "per"):
             mode = "one"
             count = min(count, parent_rows)
         for c, ref in zip(key.columns, key.ref_columns):
-            rules[c] = Rule(c, "reference", f"foreign key {key.name} -> {key.ref_table}.{ref} ({mode})", rules[c].domain,
-                            ref_table=key.ref_table, ref_column=ref, ref_group=key.name, ref_mode=mode)
+            shown = f"{per[0]} rows each" if mode == "per" and per else mode
+            rules[c] = Rule(c, "reference", f"foreign key {key.name} -> {key.ref_table}.{ref} ({shown})", rules[c].domain,
+                            ref_table=key.ref_table, ref_column=ref, ref_group=key.name, ref_mode=mode,
+                            grid=(per[0], parent_rows) if mode == "per" and per else (1, 1))
     # A unique key made only of foreign keys (a link table): enumerate parent combinations.
     for s in unique_sets:
         members = [k for k in grid_keys if set(k.columns) <= s]

@@ -1,4 +1,9 @@
-"""Named seed profiles: how many rows of each table, as plain data."""
+"""Seed profiles of a project, as plain data: rows per table, column overrides and hooks.
+
+A settings file's top-level `columns` and `hooks` tables apply to every profile; a profile's own
+`columns` and `hooks` override them key by key. `ci`, `dev`, `demo` and `load` exist for every
+project (GENERIC_ROWS) whether a file names them or not.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,8 @@ from dataclasses import dataclass, field
 
 # Bump whenever the same (seed, profile, scale) would produce different rows: it is recorded in
 # dbtool_meta and hashed into the digest, so old and new data are never mistaken for each other.
-GENERATOR_VERSION = 1
-MAX_SCALE = 5_000  # keeps every table inside its 2**24-row slice of the PRNG counter space
-TABLES = (
-    "staff",
-    "services",
-    "clients",
-    "pets",
-    "invoices",
-    "invoice_line_items",
-    "invoice_tip_splits",
-    "grooming_visit_logs",
-)
+GENERATOR_VERSION = 2
+MAX_SCALE = 5_000
 
 
 # Rows per table for a project without a generator of its own (any team's schema): what the
@@ -26,9 +21,8 @@ TABLES = (
 GENERIC_ROWS = {"ci": 10, "dev": 100, "demo": 1000, "load": 1000}
 
 
-def generic_rows(profile: str, scale: int, custom: dict[str, ProjectProfile] | None = None) -> int:
-    """Rows per table of a generated schema for `profile` at `scale`."""
-    own = (custom or {}).get(profile)
+def generic_rows(profile: str, scale: int, own: ProjectProfile | None = None) -> int:
+    """Rows per table of a generated schema for `profile` at `scale` (the profile's own `rows` first)."""
     if own is not None and own.rows is not None:
         return own.rows * scale
     return GENERIC_ROWS.get(profile, GENERIC_ROWS["dev"]) * scale
@@ -74,28 +68,38 @@ def _override(where: str, body: object) -> ColumnOverride:
     return ColumnOverride(values, weights, tuple(span) if span else None, form, float(fraction))  # type: ignore[arg-type]
 
 
+HOOK = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
+
+
 @dataclass(frozen=True)
 class ProjectProfile:
-    """A profile of a team's own project: rows per table by default, and per table (a count, or N per parent row)."""
+    """A profile of a project: rows per table by default, and per table (a count, or N per parent
+    row); column overrides; hooks ("module:function" per table) imported from `directory`."""
 
     rows: int | None = None
     tables: dict[str, int | tuple[int, str]] = field(default_factory=dict)
     columns: dict[tuple[str, str], ColumnOverride] = field(default_factory=dict)
+    hooks: dict[str, str] = field(default_factory=dict)
+    directory: str | None = None  # where the declaring file lives: hook modules are imported from there
 
     def counts(self, scale: int) -> dict[str, int | tuple[int, str]]:
         """Per-table counts at `scale` (N per parent stays N: the parent scales)."""
         return {t: (c * scale if isinstance(c, int) else c) for t, c in self.tables.items()}
 
 
-def parse_profiles(table: object, origin: str) -> dict[str, ProjectProfile]:
-    """[tool.dbtool.profiles.NAME] tables -> ProjectProfile, or ValueError saying which key is wrong."""
-    if not isinstance(table, dict):
+def parse_profiles(table: dict[str, object], origin: str, directory: str | None = None) -> dict[str, ProjectProfile]:
+    """The `profiles`, `columns` and `hooks` keys of a dbtool table -> ProjectProfile per name (the
+    generic names included when shared columns or hooks apply), or ValueError saying which key is wrong."""
+    shared_columns = _columns(table.get("columns"), origin)
+    shared_hooks = _hooks(table.get("hooks"), origin)
+    profiles = table.get("profiles", {})
+    if not isinstance(profiles, dict):
         raise ValueError(f"{origin}: profiles must be a table of profiles ([profiles.NAME])")
     found = {}
-    for name, body in table.items():
+    for name, body in profiles.items():
         where = f"{origin}: profiles.{name}"
-        if not isinstance(body, dict) or set(body) - {"rows", "tables", "columns"}:
-            raise ValueError(f"{where} takes rows = N, a tables table and a columns table ([profiles.{name}.columns])")
+        if not isinstance(body, dict) or set(body) - {"rows", "tables", "columns", "hooks"}:
+            raise ValueError(f"{where} takes rows = N and tables, columns and hooks tables ([profiles.{name}.columns])")
         rows = body.get("rows")
         if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):
             raise ValueError(f"{where}.rows = {rows!r} must be a whole number >= 0")
@@ -108,53 +112,35 @@ def parse_profiles(table: object, origin: str) -> dict[str, ProjectProfile]:
                 tables[t] = (int(n), parent)
             else:
                 raise ValueError(f"{where}.tables.{t} = {count!r} must be a row count or \"N per PARENT_TABLE\"")
-        columns = {}
-        for key, body_ in (body.get("columns") or {}).items():
-            table_name, dot, column = str(key).partition(".")
-            if not dot or not column:
-                raise ValueError(f'{where}.columns."{key}" must name TABLE.COLUMN')
-            columns[(table_name, column)] = _override(f'{where}.columns."{key}"', body_)
-        found[name] = ProjectProfile(rows, tables, columns)
+        columns = {**shared_columns, **_columns(body.get("columns"), where)}
+        hooks = {**shared_hooks, **_hooks(body.get("hooks"), where)}
+        found[name] = ProjectProfile(rows, tables, columns, hooks, directory)
+    if shared_columns or shared_hooks:
+        for name in GENERIC_ROWS:
+            found.setdefault(name, ProjectProfile(columns=shared_columns, hooks=shared_hooks, directory=directory))
     return found
 
 
-@dataclass(frozen=True)
-class Profile:
-    """Row counts for the tables whose size is chosen; dependent tables follow from the data."""
-
-    name: str
-    description: str
-    staff: int
-    clients: int
-    pets: int
-    invoices: int
-    visits: int
-    days: int  # invoices and visits spread over this many days after the epoch
-    services: int = 10  # the catalog does not grow with scale
-
-    def scaled(self, scale: int) -> Profile:
-        """Return this profile with every scalable count multiplied by `scale`."""
-        if scale == 1:
-            return self
-        return Profile(
-            name=self.name,
-            description=self.description,
-            staff=self.staff * scale,
-            clients=self.clients * scale,
-            pets=self.pets * scale,
-            invoices=self.invoices * scale,
-            visits=self.visits * scale,
-            days=self.days,
-            services=self.services,
-        )
+def _columns(body: object, where: str) -> dict[tuple[str, str], ColumnOverride]:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise ValueError(f'{where}: columns must be a table of "TABLE.COLUMN" = {{...}}')
+    columns = {}
+    for key, value in body.items():
+        table_name, dot, column = str(key).partition(".")
+        if not dot or not column:
+            raise ValueError(f'{where}.columns."{key}" must name TABLE.COLUMN')
+        columns[(table_name, column)] = _override(f'{where}.columns."{key}"', value)
+    return columns
 
 
-PROFILES: dict[str, Profile] = {
-    p.name: p
-    for p in (
-        Profile("ci", "small set for fast tests", staff=4, clients=10, pets=18, invoices=50, visits=50, days=30),
-        Profile("dev", "local development (default)", staff=4, clients=100, pets=176, invoices=1000, visits=1000, days=90),
-        Profile("demo", "4x dev spread over a year", staff=8, clients=400, pets=704, invoices=4000, visits=4000, days=365),
-        Profile("load", "dev counts over a year; use with --scale N", staff=4, clients=100, pets=176, invoices=1000, visits=1000, days=365),
-    )
-}
+def _hooks(body: object, where: str) -> dict[str, str]:
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise ValueError(f'{where}: hooks must be a table of TABLE = "module:function"')
+    for table_name, spec in body.items():
+        if not isinstance(spec, str) or not HOOK.fullmatch(spec):
+            raise ValueError(f'{where}.hooks.{table_name} = {spec!r} must be "module:function" (e.g. "seed_hooks:{table_name}")')
+    return dict(body)

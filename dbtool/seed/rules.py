@@ -17,7 +17,7 @@ import numpy as np
 
 from dbtool.seed import patterns, words
 from dbtool.seed.columns import mulberry32_array
-from dbtool.seed.plan import Plan, Rule, TablePlan
+from dbtool.seed.plan import Rule
 
 NULL = "\\N"  # COPY text's NULL
 RAW_KINDS = {"key", "integer", "decimal", "date", "timestamp", "time", "interval", "boolean"}
@@ -60,60 +60,7 @@ def permute(rows: np.ndarray, span: int, key: int) -> np.ndarray:
     return np.array([(int(r) * a + b) % span for r in rows.tolist()], dtype=object)
 
 
-def chunk_text(plan: Plan, table: TablePlan, seed: int, first: int, count: int) -> str:
-    """COPY text of rows first..first+count-1 of `table`, columns in rule order."""
-    rows = np.arange(first, first + count, dtype=np.int64)
-    memo: dict[str, list[str]] = {}
-    raws: dict[str, np.ndarray] = {}
-    columns = [_text(plan, table, rule, seed, rows, memo, raws) for rule in table.rules]
-    if not columns:
-        return "\n" * count
-    return "\n".join(map("\t".join, zip(*columns))) + "\n"
-
-
-def _text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray,
-          memo: dict[str, list[str]], raws: dict[str, np.ndarray]) -> list[str]:
-    if rule.column in memo:
-        return memo[rule.column]
-    if rule.kind == "total":
-        values = _formatted(rule, _raw(plan, table, rule, seed, rows, memo, raws))
-    elif rule.kind == "derived":
-        source = table.rule(rule.source or "")
-        if source.kind in RAW_KINDS or source.kind in ("derived", "total"):
-            base = _raw(plan, table, source, seed, rows, memo, raws)
-            values = _formatted(rule, _derive(rule, base, seed, table.name, rows))
-        else:
-            base_text = _text(plan, table, source, seed, rows, memo, raws)
-            values = [v if rule.op in ("=", "<=", ">=") else v + "~" for v in base_text]
-    elif rule.kind in RAW_KINDS:
-        values = _formatted(rule, _raw(plan, table, rule, seed, rows, memo, raws))
-    else:
-        values = column_text(plan, table, rule, seed, rows)
-    if rule.null_fraction:
-        cut = np.uint64(int(rule.null_fraction * 1_000_000))
-        nulls = (draws(seed, rows, table.name, rule.column, "null") % np.uint64(1_000_000)) < cut
-        values = [NULL if n else v for n, v in zip(nulls.tolist(), values)]
-    memo[rule.column] = values
-    return values
-
-
-def _raw(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray,
-         memo: dict[str, list[str]], raws: dict[str, np.ndarray]) -> np.ndarray:
-    if rule.column in raws:
-        return raws[rule.column]
-    if rule.kind == "total":
-        value = sum(sign * _raw(plan, table, table.rule(c), seed, rows, memo, raws).astype(np.int64)
-                    for sign, c in rule.sources)
-    elif rule.kind == "derived":
-        source = table.rule(rule.source or "")
-        value = _derive(rule, _raw(plan, table, source, seed, rows, memo, raws), seed, table.name, rows)
-    else:
-        value = raw_values(rule, seed, table.name, rows)
-    raws[rule.column] = value
-    return value
-
-
-def _derive(rule: Rule, base: np.ndarray, seed: int, table: str, rows: np.ndarray) -> np.ndarray:
+def derive(rule: Rule, base: np.ndarray, seed: int, table: str, rows: np.ndarray) -> np.ndarray:
     spread = DERIVED_SPREAD.get(rule.text_kind, 100) * (10**rule.scale if rule.text_kind == "decimal" else 1)
     step = (draws(seed, rows, table, rule.column, "delta") % np.uint64(spread)).astype(np.int64)
     base = base.astype(np.int64)
@@ -167,7 +114,7 @@ def _choice(rule: Rule, seed: int, table: str, rows: np.ndarray, size: int) -> n
     return (bits % np.uint64(size)).astype(np.int64)
 
 
-def _formatted(rule: Rule, raw: np.ndarray) -> list[str]:
+def formatted(rule: Rule, raw: np.ndarray) -> list[str]:
     kind = rule.text_kind if rule.kind in ("derived", "total") else rule.kind
     if kind in ("key", "integer"):
         return [str(int(v)) for v in raw.tolist()]
@@ -194,28 +141,26 @@ def _decimal(value: int, scale: int) -> str:
     return f"{sign}{digits[:-scale]}.{digits[-scale:]}"
 
 
-def column_text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray) -> list[str]:
-    """COPY text of a column that is not numeric-like (or any column, through its raw values)."""
+def column_text(table: str, rule: Rule, seed: int, rows: np.ndarray) -> list[str]:
+    """COPY text of a column that is neither a reference nor a hook's (any kind, through its raw values)."""
     kind = rule.kind
     if kind in RAW_KINDS:
-        return _formatted(rule, raw_values(rule, seed, table.name, rows))
+        return formatted(rule, raw_values(rule, seed, table, rows))
     if kind == "null":
         return [NULL] * len(rows)
-    if kind == "reference":
-        return _reference(plan, table, rule, seed, rows)
     if kind == "enum":
-        picks = _choice(rule, seed, table.name, rows, len(rule.labels))
+        picks = _choice(rule, seed, table, rows, len(rule.labels))
         return copy_escaped([rule.labels[int(p)] for p in picks.tolist()])
     if kind == "format":
         return copy_escaped([rule.text_kind.format(row=r + 1) for r in rows.tolist()])
     if kind == "uuid":
-        return _uuids(seed, table.name, rule, rows)
+        return _uuids(seed, table, rule, rows)
     if kind == "text":
-        return _texts(seed, table.name, rule, rows)
+        return _texts(seed, table, rule, rows)
     if kind == "json":
-        values = draws(seed, rows, table.name, rule.column) % np.uint64(1000)
+        values = draws(seed, rows, table, rule.column) % np.uint64(1000)
         planned = {key: part for key, part in rule.parts}
-        columns = {key: column_text(plan, table, part, seed, rows) for key, part in planned.items()}
+        columns = {key: column_text(table, part, seed, rows) for key, part in planned.items()}
         documents = []
         for k, (v, r) in enumerate(zip(values.tolist(), rows.tolist())):
             # A key a generated column computes from holds that column's planned value (its CHECKs hold);
@@ -226,14 +171,14 @@ def column_text(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.nd
             documents.append(json.dumps(fields))
         return copy_escaped(documents)
     if kind == "bytea":
-        bits = draws(seed, rows, table.name, rule.column)
+        bits = draws(seed, rows, table, rule.column)
         return [f"\\\\x{int(b):08x}{int(r):08x}" for b, r in zip(bits.tolist(), rows.tolist())]
     if kind == "inet":
-        n = rows if rule.unique else draws(seed, rows, table.name, rule.column) % np.uint64(1 << 24)
+        n = rows if rule.unique else draws(seed, rows, table, rule.column) % np.uint64(1 << 24)
         return [f"10.{v >> 16 & 255}.{v >> 8 & 255}.{v & 255}" for v in np.asarray(n, dtype=np.int64).tolist()]
     if kind == "array":
-        sizes = draws(seed, rows, table.name, rule.column, "size") % np.uint64(3) + np.uint64(1)
-        values = draws(seed, rows, table.name, rule.column) % np.uint64(100)
+        sizes = draws(seed, rows, table, rule.column, "size") % np.uint64(3) + np.uint64(1)
+        values = draws(seed, rows, table, rule.column) % np.uint64(100)
         if rule.element == "integer":
             return ["{" + ",".join(str((int(v) + k * 7) % 100) for k in range(int(s))) + "}" for v, s in zip(values.tolist(), sizes.tolist())]
         return ["{" + ",".join(words.WORDS[(int(v) + k) % len(words.WORDS)] for k in range(int(s))) + "}"
@@ -249,36 +194,6 @@ def _uuids(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
     c = (c & np.uint64(0x3FFFFFFF)) | np.uint64(0x80000000)  # RFC variant
     hexed = np.stack([a, b, c, d], axis=1).astype(">u4").tobytes().hex()
     return [hexed[k:k + 32] for k in range(0, len(hexed), 32)]
-
-
-def _reference(plan: Plan, table: TablePlan, rule: Rule, seed: int, rows: np.ndarray) -> list[str]:
-    parent = plan.table(rule.ref_table or "")
-    size = parent.kept or parent.count
-    mode = rule.ref_mode
-    if mode == "one":
-        picks = rows.astype(np.int64)
-    elif mode == "grid":
-        stride, size = rule.grid
-        picks = (rows.astype(np.int64) // stride) % size
-    else:
-        bits = draws(seed, rows, table.name, rule.ref_group, "parent")
-        if mode == "self":  # an earlier row (a tree); row 0 points at itself or at nothing
-            picks = np.where(rows > 0, (bits % np.maximum(rows, 1).astype(np.uint64)).astype(np.int64), 0)
-        else:
-            picks = (bits % np.uint64(size)).astype(np.int64)
-    if parent.kept:
-        column = parent.existing[rule.ref_column or ""]
-        values = copy_escaped([column[int(p) % len(column)] for p in picks.tolist()])
-    else:
-        values = chunk_column(plan, parent, rule.ref_column or "", seed, picks)
-    if mode == "self" and not rule.domain.not_null:
-        values = [NULL if r == 0 else v for r, v in zip(rows.tolist(), values)]
-    return values
-
-
-def chunk_column(plan: Plan, table: TablePlan, column: str, seed: int, rows: np.ndarray) -> list[str]:
-    """The COPY text of one column of `table` at `rows` (what a foreign key to it copies)."""
-    return _text(plan, table, table.rule(column), seed, rows, {}, {})
 
 
 def _texts(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:

@@ -13,8 +13,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
-from dbtool.seed.profiles import PROFILES
-from tests.helpers import counts
+from tests.helpers import counts, example_rows
 from tests.recipes.manifest import COMPOSE, DOCKERFILE, ROOT, dbtool_argv, dockerfile_entrypoint, json_lines, load, run, with_password
 
 
@@ -49,9 +48,9 @@ def test_the_dbtool_service_command_resets_a_real_database(compose: dict[str, An
     events = json_lines(result.stdout) if env.get("DBTOOL_LOG_FORMAT") == "json" else []
     assert not events or (events[-1]["event"], events[-1]["profile"]) == ("result", env.get("DBTOOL_PROFILE", "dev"))
     assert password not in result.stdout + result.stderr
-    profile = PROFILES[env.get("DBTOOL_PROFILE", "dev")].scaled(int(env.get("DBTOOL_SCALE", "1")))
+    profile, scale = env.get("DBTOOL_PROFILE", "dev"), int(env.get("DBTOOL_SCALE", "1"))
     with psycopg.connect(database_url) as conn:
-        assert counts(conn)["clients"] == profile.clients
+        assert counts(conn)["clients"] == example_rows(profile, "clients", scale)
 
 
 def test_the_database_url_points_at_the_postgres_service(compose: dict[str, Any]) -> None:
