@@ -77,7 +77,7 @@ class Evaluation:
             self._running.append(table.name)
             try:
                 spec = table.hook or ""
-                returned = self.plan.hooks[table.name](hooks.Rows(self.seed, table.name, rows, self))
+                returned = hooks.call(spec, table.name, self.plan.hooks[table.name], hooks.Rows(self.seed, table.name, rows, self))
                 columns = {r.column for r in table.rules if r.kind == "hook"}
                 found, present = hooks.outputs(spec, table.name, returned, len(rows), columns)
             finally:
@@ -268,7 +268,7 @@ def hook_columns(plan: Plan, settable: dict[str, set[str]], loaded: dict[str, An
         if table not in settable:
             raise ConfigError(f"the profile's hooks.{table} names no table of the schema; "
                               f"tables: {', '.join(sorted(settable)) or 'none'}")
-        returned = hook(hooks.Rows(seed, table, np.arange(0, dtype=np.int64), Evaluation(plan, seed)))
+        returned = hooks.call(specs[table], table, hook, hooks.Rows(seed, table, np.arange(0, dtype=np.int64), Evaluation(plan, seed)))
         columns, _ = hooks.outputs(specs[table], table, returned, 0, settable[table])
         found[table] = (specs[table], frozenset(columns))
     return found

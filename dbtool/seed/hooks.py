@@ -110,6 +110,18 @@ def hook_source(spec: str, directory: str | None) -> str:
         return spec
 
 
+def call(spec: str, table: str, hook: Hook, rows: Rows) -> Any:
+    """Run a hook; its own failure becomes one line naming it and the rows it was making."""
+    try:
+        return hook(rows)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - whatever the project's code raises
+        where = f"rows {rows.index[0]}..{rows.index[-1]}" if len(rows) else "no rows (dbtool asks once which columns it sets)"
+        raise ConfigError(f"hook {spec} for table {table} failed on {where}: {type(exc).__name__}: {exc}; "
+                          "fix the hook (nothing was changed)") from None
+
+
 def outputs(spec: str, table: str, returned: Any, rows: int, columns: set[str]) -> tuple[Mapping[str, Any], np.ndarray | None]:
     """A hook's return value checked: (columns it set, which rows exist or None for all)."""
     present = None

@@ -10,8 +10,8 @@ import psycopg
 from psycopg import sql
 
 from dbtool.config import ADVISORY_LOCK_KEY
-from dbtool.seed.profiles import TABLES
 from tests.fire.runs import wait_until
+from tests.helpers import EXAMPLE_TABLES as TABLES
 
 LOCK_FREE_BOUND = 5.0  # seconds: documented bound for the advisory lock to be free after a run dies
 SIGNAL_EXIT_BOUND = 5.0  # seconds: documented bound from SIGTERM/SIGINT to exit

@@ -16,10 +16,8 @@ from dbtool.reset import plan_tables
 from dbtool.schema import BOOKKEEPING_TABLES
 from dbtool.seed import load
 from dbtool.seed.profiles import GENERIC_ROWS
+from tests.helpers import EXAMPLE_TABLES as TABLES
 from tests.helpers import dbtool, example_rows, invariant_violations, last_digest
-
-TABLES = ("staff", "services", "clients", "pets", "invoices", "invoice_line_items", "invoice_tip_splits",
-          "grooming_visit_logs")
 
 # Content digests at seed 42 (dbtool_meta.digest). A change means the seeded data changed:
 # bump GENERATOR_VERSION and update these deliberately.
