@@ -1,15 +1,15 @@
 """Pre-generated COPY text files of dbtool's rows, and the two ways the bench loads them.
 
-`write_files` renders every table of `TABLE_SPECS` into `<table>.tsv` (Postgres COPY text format)
-before anything is timed. The floor for loading is `psql` running `\\copy` for every table in one
-session and one transaction (`psql_script`); when no psql exists, this module loads the same files
-with psycopg's COPY instead (`python bench/copy_files.py --database-url URL --dir DIR`), labelled as such.
+`write_files` renders every table dbtool generates (planned by dbtool's own engine, see
+bench/dataset.py) into `<table>.tsv` (Postgres COPY text format), parents before children, before
+anything is timed. The floor for loading is `psql` running `\\copy` for every table in one session
+and one transaction (`psql_script`); when no psql exists, this module loads the same files with
+psycopg's COPY instead (`python bench/copy_files.py --database-url URL --dir DIR`), labelled as such.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -21,23 +21,13 @@ MANIFEST = "manifest.json"
 READ_BLOCK = 1 << 20
 
 
-def source_stamp() -> str:
-    """sha256 of dbtool's seed package sources: files made by older generator code are not reused."""
-    import dbtool.seed
+def write_files(directory: Path, profile_name: str, scale: int, seed: int, planned: Any) -> dict[str, Any]:
+    """Write one COPY text file per generated table of `planned` (a `dataset.Planned`, tables in
+    load order; reusing the files if made from the same sources and plan); return the manifest."""
+    from dataset import settings, source_stamp, table_text
 
-    h = hashlib.sha256()
-    for path in sorted(Path(dbtool.seed.__file__).parent.glob("*.py")):
-        h.update(path.name.encode() + b"\0" + path.read_bytes())
-    return h.hexdigest()
-
-
-def write_files(directory: Path, profile_name: str, scale: int, seed: int) -> dict[str, Any]:
-    """Write one COPY text file per table (reusing them if made from the same sources); return the manifest."""
-    from dataset import table_text
-    from dbtool.seed.generate import TABLE_SPECS
-    from dbtool.seed.profiles import PROFILES
-
-    stamp = {"profile": profile_name, "scale": scale, "seed": seed, "sources": source_stamp()}
+    stamp = {"profile": profile_name, "scale": scale, "seed": seed,
+             "sources": source_stamp(settings(profile_name, scale, seed), planned)}
     manifest_path = directory / MANIFEST
     if manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
@@ -45,18 +35,17 @@ def write_files(directory: Path, profile_name: str, scale: int, seed: int) -> di
             manifest["reused"] = True
             return manifest
     directory.mkdir(parents=True, exist_ok=True)
-    profile = PROFILES[profile_name].scaled(scale)
     started = time.perf_counter()
     tables = []
-    for spec in TABLE_SPECS:
-        path = directory / f"{spec.name}.tsv"
+    for table in planned.order:
+        path = directory / f"{table.name}.tsv"
         rows = 0
         with path.open("w", encoding="utf-8", newline="\n") as f:
-            for text in table_text(spec, seed, profile):
+            for text, count in table_text(planned, table, seed):
                 f.write(text)
-                rows += text.count("\n")
-        tables.append({"table": spec.name, "columns": list(spec.columns), "file": path.name, "rows": rows,
-                       "bytes": path.stat().st_size})
+                rows += count
+        tables.append({"table": table.name, "columns": [r.column for r in table.rules], "file": path.name,
+                       "rows": rows, "bytes": path.stat().st_size})
     manifest = {"stamp": stamp, "tables": tables, "rows": sum(t["rows"] for t in tables),
                 "bytes": sum(t["bytes"] for t in tables), "generate_s": time.perf_counter() - started}
     manifest_path.write_text(json.dumps(manifest, indent=1))

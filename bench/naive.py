@@ -1,8 +1,9 @@
 """The old way, as a baseline: one INSERT per row, all rows in one transaction, into tables that already exist.
 
-It inserts exactly the rows dbtool generates (every table of `TABLE_SPECS`, in order, see
-bench/dataset.py), so `dbtool verify` passes afterwards. It does not drop or migrate: the bench
-prepares the schema first (with dbtool itself, so it is identical) and truncates the tables.
+It inserts exactly the rows dbtool generates: it plans the migrated schema with dbtool's own engine
+(the project's profile file and hooks, see bench/dataset.py) and inserts every generated table,
+parents before children, so `dbtool verify` passes afterwards. It does not drop or migrate: the
+bench prepares the schema first (with dbtool itself, so it is identical) and truncates the tables.
 Prints one JSON object with its phase timings on stdout.
 
     python bench/naive.py --database-url URL [--profile dev] [--scale 1] [--seed 42] [--schema public]
@@ -19,27 +20,26 @@ START = time.perf_counter()
 import psycopg  # noqa: E402 - imports are part of what is timed
 from psycopg import sql  # noqa: E402
 
-from dataset import table_rows  # noqa: E402
-from dbtool.seed.generate import TABLE_SPECS  # noqa: E402
-from dbtool.seed.profiles import PROFILES  # noqa: E402
+from dataset import plan_schema, settings, table_rows  # noqa: E402
 
 
 def insert_all(conn: psycopg.Connection, schema: str, seed: int, profile_name: str, scale: int) -> dict[str, int]:  # type: ignore[type-arg]
-    """Execute one INSERT per generated row; return rows per table (the caller commits)."""
-    profile = PROFILES[profile_name].scaled(scale)
+    """Plan the schema, then execute one INSERT per generated row; return rows per table (the caller commits)."""
+    planned = plan_schema(conn, settings(profile_name, scale, seed, schema), schema)
     counts: dict[str, int] = {}
     with conn.cursor() as cur:
-        for spec in TABLE_SPECS:
+        for table in planned.order:
+            columns = [r.column for r in table.rules]
             statement = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-                sql.Identifier(schema, spec.name),
-                sql.SQL(", ").join(map(sql.Identifier, spec.columns)),
-                sql.SQL(", ").join(sql.Placeholder() * len(spec.columns)),
-            )
+                sql.Identifier(schema, table.name),
+                sql.SQL(", ").join(map(sql.Identifier, columns)),
+                sql.SQL(", ").join(sql.Placeholder() * len(columns)),
+            ) if columns else sql.SQL("INSERT INTO {} DEFAULT VALUES").format(sql.Identifier(schema, table.name))
             n = 0
-            for row in table_rows(spec, seed, profile):  # generated lazily, as the old scripts did
+            for row in table_rows(planned, table, seed):  # generated lazily, as the old scripts did
                 cur.execute(statement, row)
                 n += 1
-            counts[spec.name] = n
+            counts[table.name] = n
     return counts
 
 
@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> None:
         "row_counts": counts,
         "import_s": imported - START,
         "connect_s": connected - imported,
-        "insert_s": inserted - connected,  # generation + one round trip per row
+        "insert_s": inserted - connected,  # planning (as dbtool's seed step does) + generation + one round trip per row
         "commit_s": committed - inserted,
         "total_s": time.perf_counter() - START,
     }))

@@ -37,6 +37,8 @@ REPO_DIR = BENCH_DIR.parent
 sys.path.insert(0, str(BENCH_DIR))
 
 from copy_files import psql_script, write_files  # noqa: E402
+from dataset import plan_scratch  # noqa: E402
+from dataset import settings as dataset_settings  # noqa: E402
 from server import BenchServer, drop_database, recreate_database  # noqa: E402
 
 logger = logging.getLogger("bench")
@@ -287,6 +289,7 @@ class Bench:
         self.env = clean_env()
         self.measurements: list[Measurement] = []
         self._verified: dict[tuple[str, str, int, str], bool] = {}
+        self._generated: list[str] = []  # the scenario's tables dbtool generates, in load order
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -308,18 +311,15 @@ class Bench:
             logger.debug("checkpoint skipped: %s", exc)
 
     def _truncate(self, dbname: str) -> None:
-        from dbtool.seed.generate import TABLE_SPECS
-
+        """Empty the tables dbtool generates (rows the migrations inserted stay, as a reset keeps them)."""
         with psycopg.connect(self.server.url(dbname), autocommit=True) as conn:
             conn.execute(sql.SQL("TRUNCATE {}").format(
-                sql.SQL(", ").join(sql.Identifier(self.args.schema, s.name) for s in TABLE_SPECS)))
+                sql.SQL(", ").join(sql.Identifier(self.args.schema, name) for name in self._generated)))
 
     def _tables_exist(self, dbname: str) -> bool:
-        from dbtool.seed.generate import TABLE_SPECS
-
         with psycopg.connect(self.server.url(dbname), autocommit=True) as conn:
-            found = conn.execute("SELECT to_regclass(%s) IS NOT NULL",
-                                 (f'"{self.args.schema}"."{TABLE_SPECS[-1].name}"',)).fetchone()
+            found = conn.execute("SELECT bool_and(to_regclass(t) IS NOT NULL) FROM unnest(%s::text[]) t",
+                                 ([f'"{self.args.schema}"."{name}"' for name in self._generated],)).fetchone()
         return bool(found and found[0])
 
     def _verify(self, dbname: str, m: Measurement) -> bool | None:
@@ -466,10 +466,17 @@ class Bench:
     def scenario(self, s: Scenario) -> None:
         logger.info("%s", s.label)
         files, manifest = None, None
+        if {NAIVE, COPY, COPY_DEFERRED} & set(s.variants):
+            # What a reset generates, planned by dbtool's engine on a scratch migration (rolled back).
+            started = time.perf_counter()
+            planned = plan_scratch(self.server.url(), dataset_settings(s.profile, s.scale, self.args.seed))
+            self._generated = [t.name for t in planned.order]
+            logger.info("  plan: %s tables, up to %s rows (%.1fs, untimed)", len(planned.order), planned.rows,
+                        time.perf_counter() - started)
         if COPY in s.variants or COPY_DEFERRED in s.variants:
             files = self.args.out / "data" / f"{s.profile}-x{s.scale}-seed{self.args.seed}"
             started = time.perf_counter()
-            manifest = write_files(files, s.profile, s.scale, self.args.seed)
+            manifest = write_files(files, s.profile, s.scale, self.args.seed, planned)
             logger.info("  copy files: %s rows, %.1f MB (%s in %.1fs, untimed)", manifest["rows"],
                         manifest["bytes"] / 1e6, "reused" if manifest["reused"] else "generated",
                         time.perf_counter() - started)
