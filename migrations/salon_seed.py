@@ -51,6 +51,7 @@ SERVICE_CATALOG = (  # name, minutes, price in cents
     ("Paw balm", 10, 800),
     ("Cat groom", 75, 7500),
 )
+NAMES = np.array([name for name, _, _ in SERVICE_CATALOG], dtype=object)
 MINUTES = np.array([minutes for _, minutes, _ in SERVICE_CATALOG], dtype=np.int64)
 PRICES = np.array([price for _, _, price in SERVICE_CATALOG], dtype=np.int64)
 TIP_PERCENTS = np.array([0, 0, 10, 15, 15, 20, 20, 25], dtype=np.int64)
@@ -71,6 +72,13 @@ def _groomers(rows: Any, purpose: str, at: np.ndarray | None = None) -> np.ndarr
     return 2 + rows.integers(purpose, 0, rows.count("staff") - 3, at)
 
 
+@lru_cache(maxsize=4)
+def _service_names(count: int) -> np.ndarray:
+    """The catalog's names, repeated as "Full groom #2", ... past its end (load --scale N)."""
+    size = len(SERVICE_CATALOG)
+    return np.array([NAMES[k % size] + (f" #{k // size + 1}" if k >= size else "") for k in range(count)], dtype=object)
+
+
 def staff(rows: Any) -> Columns:
     i = rows.index
     salt = tuple(int(d) for d in rows.draws("salt", at=np.arange(2)))
@@ -85,7 +93,7 @@ def staff(rows: Any) -> Columns:
 def services(rows: Any) -> Columns:
     i, size = rows.index, len(SERVICE_CATALOG)
     return {
-        "name": [SERVICE_CATALOG[k % size][0] + (f" #{k // size + 1}" if k >= size else "") for k in i.tolist()],
+        "name": _service_names(rows.count("services"))[i],
         "duration_minutes": MINUTES[i % size],
         "price_cents": PRICES[i % size],
     }

@@ -30,7 +30,7 @@ def chunk_text(plan: Plan, table: TablePlan, seed: int, first: int, count: int) 
     evaluation = Evaluation(plan, seed)
     at = At(evaluation, table, rows)
     columns = [at.text(rule) for rule in table.rules]
-    present = evaluation.present(table.name, rows) if table.hook else None
+    present = evaluation.present(table.name, rows) if table.hook_slots else None
     lines = list(map("\t".join, zip(*columns))) if columns else [""] * count
     if present is not None and not present.all():
         lines = [line for line, keep in zip(lines, present.tolist()) if keep]
@@ -52,7 +52,7 @@ class Evaluation:
 
     def present(self, table: str, rows: np.ndarray) -> np.ndarray:
         planned = self._table(table)
-        found = self.output(planned, rows)[1] if planned.hook else None
+        found = self.output(planned, rows)[1] if planned.hook_slots else None
         return np.ones(len(rows), dtype=bool) if found is None else found
 
     def values(self, table: str, column: str, rows: np.ndarray) -> np.ndarray:
@@ -144,7 +144,10 @@ class At:
             return np.asarray(self._hooked(rule))
         kind = rule.text_kind if rule.kind in ("derived", "total") else rule.kind
         if kind not in TYPED or (rule.kind == "derived" and not _raw_able(self.table.rule(rule.source or ""))):
-            return _objects([None if v == NULL else _unescaped(v) for v in self.text(rule)])
+            text = self.text(rule)
+            if "\\" not in "".join(text):  # no escapes and no NULLs: the text is the value
+                return _objects(text)
+            return _objects([None if v == NULL else _unescaped(v) for v in text])
         raw = self.raw(rule).astype(np.int64)
         typed: np.ndarray = {
             "integer": lambda: raw,
@@ -185,7 +188,7 @@ class At:
             column = parent.existing[rule.ref_column or ""]
             values = copy_escaped([column[int(p) % len(column)] for p in picks.tolist()])
         else:
-            if parent.hook and not self.evaluation.present(parent.name, picks).all():
+            if parent.hook_slots and not self.evaluation.present(parent.name, picks).all():
                 raise ConfigError(
                     f"{self.table.name}.{rule.column} points at rows of {parent.name} that its hook {parent.hook} leaves "
                     f"out; give {self.table.name} a hook that sets {rule.column} to rows that exist (rows.present)")
@@ -224,8 +227,11 @@ def hook_text(values: Any, timezone: bool = False) -> list[str]:
         text = np.datetime_as_string(array).tolist()
         suffix = "Z" if timezone and not day else ""
         return [NULL if t == "NaT" else t + suffix for t in text]
+    listed = array.tolist()
+    if all(type(v) is str for v in listed):
+        return copy_escaped(listed)
     out = []
-    for v in array.tolist():
+    for v in listed:
         if v is None or (isinstance(v, float) and v != v):
             out.append(NULL)
         elif isinstance(v, bool):
@@ -260,15 +266,15 @@ def _unescaped(value: str) -> str:
 
 
 def hook_columns(plan: Plan, settable: dict[str, set[str]], loaded: dict[str, Any], specs: dict[str, str],
-                 seed: int) -> dict[str, tuple[str, frozenset[str]]]:
-    """Which columns each hook sets: its answer for no rows, asked on the plan made without hooks.
-    `settable` is each table's columns COPY can write (not generated ones)."""
+                 seed: int) -> dict[str, tuple[str, frozenset[str], bool]]:
+    """Which columns each hook sets, and whether it says which rows exist: its answer for no rows,
+    asked on the plan made without hooks. `settable` is each table's columns COPY can write."""
     found = {}
     for table, hook in loaded.items():
         if table not in settable:
             raise ConfigError(f"the profile's hooks.{table} names no table of the schema; "
                               f"tables: {', '.join(sorted(settable)) or 'none'}")
         returned = hooks.call(specs[table], table, hook, hooks.Rows(seed, table, np.arange(0, dtype=np.int64), Evaluation(plan, seed)))
-        columns, _ = hooks.outputs(specs[table], table, returned, 0, settable[table])
-        found[table] = (specs[table], frozenset(columns))
+        columns, present = hooks.outputs(specs[table], table, returned, 0, settable[table])
+        found[table] = (specs[table], frozenset(columns), present is not None)
     return found

@@ -64,6 +64,7 @@ class TablePlan:
     kept: int = 0  # rows the migrations inserted (the table is not generated)
     existing: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     hook: str | None = None  # the profile's "module:function" that sets some of its columns
+    hook_slots: bool = False  # the hook says which rows exist (an N-per-parent table's slots)
 
     @property
     def generated(self) -> bool:
@@ -92,7 +93,7 @@ class Plan:
 
 def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, str]] | None = None,
          columns: dict[tuple[str, str], ColumnOverride] | None = None,
-         hooks: dict[str, tuple[str, frozenset[str]]] | None = None) -> Plan:
+         hooks: dict[str, tuple[str, frozenset[str], bool]] | None = None) -> Plan:
     """Plan every table: `rows` each unless `per_table` gives a count or (N, parent): N per parent row;
     `columns` are a profile's overrides, keyed by (table, column); `hooks` name, per table, the hook
     and the columns it sets."""
@@ -142,10 +143,10 @@ def _skip(table: Table, reason: str) -> TablePlan:
 
 
 def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | None = None,
-                hook: tuple[str, frozenset[str]] | None = None) -> TablePlan:
+                hook: tuple[str, frozenset[str], bool] | None = None) -> TablePlan:
     if table.rows:
         return TablePlan(table.name, 0, kept=table.rows, existing=table.existing)
-    spec, hooked = hook or (None, frozenset())
+    spec, hooked, slots = hook or (None, frozenset(), False)
     try:
         domains, relations = solve_checks(table)
     except Unsupported as exc:
@@ -203,7 +204,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
         if limit is not None:
             cap = min(cap, limit)
     rules = [replace(r, parts=embedded[r.column]) if r.kind == "json" and r.column in embedded else r for r in rules]
-    return TablePlan(table.name, max(cap, 0), _updated_after_created(table, rules), hook=spec)
+    return TablePlan(table.name, max(cap, 0), _updated_after_created(table, rules), hook=spec, hook_slots=slots)
 
 
 def _overridden(table: Table, column: Column, domain: Domain, unique: bool, override: ColumnOverride) -> Rule | None:

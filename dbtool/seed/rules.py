@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dbtool.seed import patterns, words
-from dbtool.seed.columns import mulberry32_array
+from dbtool.seed.prng import mulberry32_array
 from dbtool.seed.plan import Rule
 
 NULL = "\\N"  # COPY text's NULL
@@ -57,6 +57,8 @@ def permute(rows: np.ndarray, span: int, key: int) -> np.ndarray:
     b = key % span
     if span < (1 << 31):
         return (rows.astype(np.int64) * a + b) % span
+    if span <= (1 << 32) and len(rows) and int(rows.max()) < (1 << 31):  # r*a + b < 2**63: exact in uint64
+        return ((rows.astype(np.uint64) * np.uint64(a) + np.uint64(b)) % np.uint64(span)).astype(np.int64)
     return np.array([(int(r) * a + b) % span for r in rows.tolist()], dtype=object)
 
 
@@ -192,8 +194,8 @@ def _uuids(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
         d = np.asarray(permute(rows, 1 << 32, key32(table, rule.column)), dtype=np.uint64)
     b = (b & np.uint64(0xFFFF0FFF)) | np.uint64(0x00008000)  # version 8
     c = (c & np.uint64(0x3FFFFFFF)) | np.uint64(0x80000000)  # RFC variant
-    hexed = np.stack([a, b, c, d], axis=1).astype(">u4").tobytes().hex()
-    return [hexed[k:k + 32] for k in range(0, len(hexed), 32)]
+    hexed = np.stack([a, b, c, d], axis=1).astype(">u4").tobytes().hex().encode("ascii")
+    return np.frombuffer(hexed, dtype="S32").astype("U32").tolist()  # 32 hex digits per row
 
 
 def _texts(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
