@@ -281,12 +281,14 @@ def seed_database(settings: Settings, reporter: Reporter) -> RunResult:
                 f"head is {migrate.shown(head)}; run `dbtool migrate` first (or `dbtool reset`)"
             )
         result.revision = migrate.shown(current)
-        if found.generated_tables is None:
-            raise RefusedError(f"schema {settings.schema} has no record of which tables dbtool filled (rows the "
-                               "migrations inserted must stay); run `dbtool reset` once")
+        generated = found.generated_tables
+        if generated is None and found.last_data_event in ("reset", "seed"):
+            raise RefusedError(f"schema {settings.schema} was seeded by an older dbtool that did not record which tables "
+                               "it filled (rows the migrations inserted must stay); run `dbtool reset` once")
+        # Never seeded: the guard let through only empty tables or the rows the migrations left.
         with reporter.step("truncate") as step:
-            schema.truncate(conn, settings.schema, found.generated_tables)
-            step.message = f"Truncated {_plural(len(found.generated_tables), 'seeded table')}"
+            schema.truncate(conn, settings.schema, generated or [])
+            step.message = f"Truncated {_plural(len(generated or []), 'seeded table')}"
         _seed(conn, settings, reporter, result, found.version_table)
         notify(conn, result)
 

@@ -178,3 +178,13 @@ def test_a_broken_hook_exits_2_with_one_line_and_changes_nothing(case: str, tmp_
     assert len(errors) == 1 and expected in errors[0], err
     assert "Traceback" not in err
     assert conn.execute("SELECT digest FROM dbtool_meta ORDER BY id DESC LIMIT 1").fetchone() == before
+
+
+def test_seed_after_an_older_dbtools_reset_refuses_until_a_reset(shop: tuple[Path, Path], database_url: str,
+                                                                 conn: psycopg.Connection) -> None:
+    ini, cwd = shop
+    assert _run(ini, database_url, cwd, "reset")[0] == 0
+    conn.execute("UPDATE dbtool_meta SET generated_tables = NULL")  # what dbtool before generator version 2 left
+    code, _, err = _run(ini, database_url, cwd, "seed", "--yes")
+    assert code == 3 and "run `dbtool reset` once" in err
+    assert conn.execute("SELECT count(*) FROM statuses").fetchone()[0] == 3

@@ -28,7 +28,7 @@ def test_reset_from_empty_gives_the_dev_profile(database_url: str, conn: psycopg
     roles = dict(conn.execute("SELECT role::text, count(*) FROM staff GROUP BY role").fetchall())
     assert roles == {"manager": 1, "receptionist": 1, "groomer": 2}
     assert "✓ Acquired advisory lock (key=1196576591)" in result.output
-    assert "✓ Seeded dev profile: 4 staff, 10 services, 100 clients, 176 pets, 1000 invoices" in result.output
+    assert f"✓ Seeded dev profile: {sum(found.values())} rows in 8 tables" in result.output
 
 
 def test_reset_of_a_reset_database_is_idempotent(database_url: str, conn: psycopg.Connection) -> None:
