@@ -223,18 +223,16 @@ def project_id(settings: Settings) -> str:
 
 def describe_state(settings: Settings, server_version: int) -> State:
     """The State `settings` would produce on a server of `server_version` (reads the project's files)."""
+    from dbtool.seed.hooks import hook_source
     from dbtool.seed.profiles import GENERATOR_VERSION
 
     own = settings.seed_profiles.get(settings.profile)
-    if own and own.hooks:  # a hook's code decides its columns: a changed hook is another state
-        from dbtool.seed.hooks import hook_source
-
-        own = (own, tuple(hook_source(spec, own.directory) for spec in sorted(own.hooks.values())))  # type: ignore[assignment]
+    # A project's own profile (counts, overrides, hooks and the hooks' code) is part of the state it names.
+    named = repr(own) + "".join(hook_source(spec, own.directory) for spec in sorted(own.hooks.values())) if own else ""
     return State(
         migrations=migrations_digest(project_files(settings)),
         generator_version=GENERATOR_VERSION,
-        # A project's own profile (rows per table) is part of the state it names.
-        profile=settings.profile + (f"+{hashlib.sha256(repr(own).encode()).hexdigest()[:8]}" if own else ""),
+        profile=settings.profile + (f"+{hashlib.sha256(named.encode()).hexdigest()[:8]}" if own else ""),
         seed=settings.seed,
         scale=settings.scale,
         schema=settings.schema,

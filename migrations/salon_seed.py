@@ -103,7 +103,10 @@ def pets(rows: Any) -> Columns:
     clients = rows.count("clients")
     owners = np.where(rows.index < clients, rows.index, rows.integers("owner", 0, max(clients - 1, 0)))
     species = rows.choice(SPECIES, "species")
-    breeds = [BREEDS[s][d % len(BREEDS[s])] for s, d in zip(species.tolist(), rows.draws("breed").tolist())]
+    breeds, draws = np.empty(len(rows), dtype=object), rows.draws("breed")
+    for kind, options in BREEDS.items():
+        mine = species == kind
+        breeds[mine] = np.array(options, dtype=object)[(draws[mine] % np.uint64(len(options))).astype(np.int64)]
     return {
         "client_id": rows.values("id", "clients", owners),  # the first pets give every client one
         "name": rows.choice(PET_NAMES, "name"),

@@ -1,1 +1,2 @@
-"""Deterministic seed data: a pure core (prng, profiles, generate) and the COPY loader."""
+"""Deterministic seed data: a pure core (prng, checks, domains, plan, rules, evaluate), a project's
+profiles and hooks, and the COPY loader."""

@@ -224,11 +224,10 @@ def hook_text(values: Any, timezone: bool = False) -> list[str]:
         return [str(v) for v in array.tolist()]
     if kind == "M":
         day = np.datetime_data(array.dtype)[0] in ("Y", "M", "W", "D")
-        text = np.datetime_as_string(array).tolist()
-        suffix = "Z" if timezone and not day else ""
-        return [NULL if t == "NaT" else t + suffix for t in text]
+        text = np.datetime_as_string(array, timezone="UTC" if timezone and not day else "naive").tolist()
+        return [NULL if t == "NaT" else t for t in text] if np.isnat(array).any() else text
     listed = array.tolist()
-    if all(type(v) is str for v in listed):
+    if set(map(type, listed)) <= {str}:
         return copy_escaped(listed)
     out = []
     for v in listed:
