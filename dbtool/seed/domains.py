@@ -66,12 +66,17 @@ def scale_of(column: Column) -> int:
     return FLOAT_SCALE if column.base in ("float4", "float8", "money") else 0
 
 
-def solve_checks(table: Table) -> tuple[dict[str, Domain], list[Relation]]:
-    """One alternative of every CHECK (and domain CHECK) that fits together, as domains and relations."""
+def solve_checks(table: Table, hooked: frozenset[str] = frozenset()) -> tuple[dict[str, Domain], list[Relation]]:
+    """One alternative of every CHECK (and domain CHECK) that fits together, as domains and relations.
+    CHECKs on `hooked` columns alone are the hook's to meet (Postgres still judges every row)."""
     parsed: list[tuple[str, list[list[Atom]]]] = []
     for k in table.of_kind("c"):
+        if k.columns and set(k.columns) <= hooked:
+            continue
         parsed.append((k.name, checks.alternatives(_parse(k.name, k.definition))))
     for column in table.columns:
+        if column.name in hooked:
+            continue
         for definition in column.domain_checks:
             node = _parse(f"domain of {column.name}", definition.replace("VALUE", f'"{column.name}"'))
             parsed.append((f"domain of {column.name}", checks.alternatives(node)))

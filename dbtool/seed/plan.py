@@ -148,9 +148,10 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
         return TablePlan(table.name, 0, kept=table.rows, existing=table.existing)
     spec, hooked, slots = hook or (None, frozenset(), False)
     try:
-        domains, relations = solve_checks(table)
+        domains, relations = solve_checks(table, hooked)
     except Unsupported as exc:
-        return _skip(table, f"{exc}; set tables.{table.name} = 0 in the profile to leave it empty on purpose")
+        return _skip(table, f"{exc}; set tables.{table.name} = 0 in the profile to leave it empty on purpose, "
+                            f"or set its columns with a hook (hooks.{table.name})")
     unique = _unique_columns(table)
     rules, cap = [], rows
     fk_columns = {c for k in table.of_kind("f") for c in k.columns}
@@ -164,7 +165,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
             domain.not_null = True
         override = (overrides or {}).get(column.name)
         if column.name in hooked:
-            rules.append(Rule(column.name, "hook", f"hook {spec}", domain, source=spec, timezone=column.base == "timestamptz",
+            rules.append(Rule(column.name, "hook", f"{spec}", domain, source=spec, timezone=column.base == "timestamptz",
                               text_kind=NUMERIC_KINDS.get(column.base, ""), scale=scale_of(column)))
             continue
         if column.name in fk_columns:
@@ -199,7 +200,8 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
         try:
             rule, limit = _column_rule(table, column, domain, column.name in unique)
         except Unsupported as exc:
-            return _skip(table, f"column {column.name}: {exc}; set tables.{table.name} = 0 in the profile to leave it empty")
+            return _skip(table, f"column {column.name}: {exc}; set tables.{table.name} = 0 in the profile to leave it empty, "
+                                f"or set {column.name} with a hook (hooks.{table.name})")
         rules.append(rule)
         if limit is not None:
             cap = min(cap, limit)
