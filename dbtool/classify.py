@@ -39,7 +39,7 @@ def classify(exc: psycopg.Error) -> DbtoolError:
 
 
 def failure(exc: BaseException) -> DbtoolError:
-    """Any exception a pipeline raised, as the DbtoolError the user sees (the mapping `cli._run` applies)."""
+    """Any exception a pipeline raised, as the DbtoolError the user sees (the mapping `cli.run._run` applies)."""
     import logging
     import signal
 

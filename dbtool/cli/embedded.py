@@ -1,0 +1,89 @@
+"""`dbtool local ...`: the embedded Postgres from the wheel."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from dbtool.cli.app import AsJson, Yes, local_app
+from dbtool.cli.run import _reporter, _run
+from dbtool.errors import DbtoolError
+
+DataDir = Annotated[str | None, typer.Option(envvar="DBTOOL_LOCAL_DIR", help="Data directory (default .dbtool/pgdata).")]
+
+
+@local_app.command("up")
+def local_up(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Start the embedded Postgres (reusing its data directory) and print its URL."""
+    from dbtool import local
+
+    reporter = _reporter("text", as_json)
+    server = _run(reporter, lambda: local.up(data_dir))
+    reporter.result(f"embedded Postgres running in {server.data_dir}\n{server.url}",
+                    {"data_dir": str(server.data_dir), "url": server.url, "pid": server.pid})
+
+
+@local_app.command("url")
+def local_url(data_dir: DataDir = None) -> None:
+    """Print the embedded database URL (starting the server if needed, and saying so on stderr)."""
+    from dbtool import local
+
+    reporter = _reporter("text")
+    server = _run(reporter, lambda: local.up(data_dir))
+    if server.started:
+        reporter.aside(f"started embedded Postgres in {server.data_dir} (it was not running)")
+    reporter.result(server.url, {"url": server.url})
+
+
+@local_app.command("env")
+def local_env(data_dir: DataDir = None) -> None:
+    """Print a shell line putting the server's own psql/pg_dump first on PATH and setting DATABASE_URL: eval "$(dbtool local env)"."""
+    from dbtool import local
+
+    reporter = _reporter("text")
+    server = _run(reporter, lambda: local.up(data_dir))
+    if server.started:
+        reporter.aside(f"started embedded Postgres in {server.data_dir} (it was not running)")
+    reporter.result(local.env_line(server), {"path": str(server.bin_dir), "url": server.url})
+
+
+@local_app.command("status")
+def local_status(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Say whether the embedded Postgres is running (exit 1 when it is not)."""
+    from dbtool import local
+
+    reporter = _reporter("text", as_json)
+    server = _run(reporter, lambda: local.running(data_dir) if local.available() else None)
+    directory = local.data_dir(data_dir)
+    reporter.result(
+        f"running (pid {server.pid}) in {directory}" if server else f"not running ({directory})",
+        {"running": server is not None, "data_dir": str(directory), "pid": server.pid if server else None},
+    )
+    if server is None:
+        raise typer.Exit(code=1)
+
+
+@local_app.command("down")
+def local_down(data_dir: DataDir = None) -> None:
+    """Stop the embedded Postgres (the data directory is kept)."""
+    from dbtool import local
+
+    reporter = _reporter("text")
+    stopped = _run(reporter, lambda: local.down(data_dir))
+    reporter.result("stopped" if stopped else "was not running", {"stopped": stopped})
+
+
+@local_app.command("destroy")
+def local_destroy(data_dir: DataDir = None, yes: Yes = False) -> None:
+    """Stop the embedded Postgres and delete its data directory."""
+    from dbtool import local
+
+    reporter = _reporter("text")
+    directory = local.data_dir(data_dir)
+    if not yes and sys.stdin.isatty() and not typer.confirm(f"Delete {directory} and all its databases?"):
+        reporter.failure(DbtoolError("not confirmed; nothing was deleted"))
+        raise typer.Exit(code=1)
+    removed = _run(reporter, lambda: local.destroy(data_dir))
+    reporter.result(f"deleted {directory}" if removed else f"nothing at {directory}", {"deleted": removed})
