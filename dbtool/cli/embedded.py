@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -25,15 +25,21 @@ def local_up(data_dir: DataDir = None, as_json: AsJson = False) -> None:
                     {"data_dir": str(server.data_dir), "url": server.url, "pid": server.pid})
 
 
-@local_app.command("url")
-def local_url(data_dir: DataDir = None) -> None:
-    """Print the embedded database URL (starting the server if needed, and saying so on stderr)."""
+def _running(reporter: Any, data_dir: str | None) -> Any:
+    """The embedded server, started if needed (saying so on stderr: stdout is for the URL or the shell line)."""
     from dbtool import local
 
-    reporter = _reporter("text")
     server = _run(reporter, lambda: local.up(data_dir))
     if server.started:
         reporter.aside(f"started embedded Postgres in {server.data_dir} (it was not running)")
+    return server
+
+
+@local_app.command("url")
+def local_url(data_dir: DataDir = None) -> None:
+    """Print the embedded database URL (starting the server if needed, and saying so on stderr)."""
+    reporter = _reporter("text")
+    server = _running(reporter, data_dir)
     reporter.result(server.url, {"url": server.url})
 
 
@@ -43,9 +49,7 @@ def local_env(data_dir: DataDir = None) -> None:
     from dbtool import local
 
     reporter = _reporter("text")
-    server = _run(reporter, lambda: local.up(data_dir))
-    if server.started:
-        reporter.aside(f"started embedded Postgres in {server.data_dir} (it was not running)")
+    server = _running(reporter, data_dir)
     reporter.result(local.env_line(server), {"path": str(server.bin_dir), "url": server.url})
 
 
