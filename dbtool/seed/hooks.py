@@ -4,9 +4,10 @@ A profile names one hook per table, `"module:function"`. dbtool calls it with a 
 numbers of one chunk and counter-based draws keyed by (seed, table, purpose, row), plus the values
 of any planned column of any table at any rows. It returns the columns it sets, vectorized:
 
-    def invoices(rows: Rows) -> dict[str, Sequence]:
-        pets = rows.integers("pet", 0, rows.count("pets") - 1)
-        return {"pet_id": rows.values("id", "pets", pets), "client_id": rows.values("client_id", "pets", pets)}
+    def orders(rows: Rows) -> dict[str, Sequence]:
+        product = rows.integers("product", 0, rows.count("products") - 1)
+        return {"product_id": rows.values("id", "products", product),
+                "price": rows.values("list_price", "products", product)}
 
 Columns it does not return keep their automatic rule. A table counted "N per PARENT" has N rows
 per parent row; its hook may return `(columns, present)` where `present` (one bool per row) says
