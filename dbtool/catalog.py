@@ -174,12 +174,14 @@ class Table:
         return next(c for c in self.columns if c.name == name)
 
 
-def read(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str]) -> list[Table]:
-    """Every table of `schema` but `exclude`, with what the migrations put in them."""
+def read(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str], unusable: Sequence[str] | None = None) -> list[Table]:
+    """Every table of `schema` but `exclude`, with what the migrations put in them; enum values
+    `unusable` ("type oid:label", by default those this transaction cannot store yet) are left out."""
     from dbtool import digest
 
-    unusable = [f"{oid}:{label}" for oid, label in unusable_enum_values(conn)]
-    raw = conn.execute(CATALOG_SQL, {"schema": schema, "exclude": list(exclude), "unusable": unusable}).fetchone()[0]  # type: ignore[index]
+    if unusable is None:
+        unusable = [f"{oid}:{label}" for oid, label in unusable_enum_values(conn)]
+    raw = conn.execute(CATALOG_SQL, {"schema": schema, "exclude": list(exclude), "unusable": list(unusable)}).fetchone()[0]  # type: ignore[index]
     tables = [_table(t) for t in (raw if isinstance(raw, list) else json.loads(raw))]
     counts = digest.row_counts(conn, schema, [digest.Table(t.name, ()) for t in tables])
     return [_with_rows(conn, schema, t, counts.get(t.name, 0)) for t in tables]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS {schema}.dbtool_meta (
 );
 ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS version_table text;
 ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS generated_tables jsonb;
+ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS left_out_enum_values jsonb;
 DROP TABLE IF EXISTS {schema}.dbtool_migration_cache;
 """
 
@@ -52,6 +53,7 @@ class MetaRecord:
     digest: str | None = None
     version_table: str | None = None  # qualified name of Alembic's version table, as env.py configured it
     generated_tables: list[str] | None = None  # the tables the seed filled (the others hold what migrations left)
+    left_out_enum_values: list[str] | None = None  # "type oid:label" the seed could not store (added in its transaction)
 
 
 INSPECT_SQL = """
@@ -63,8 +65,8 @@ SELECT
   (SELECT to_jsonb(m) ->> 'version_table' FROM {schema}.dbtool_meta m  -- to_jsonb: older tables lack the column
    WHERE to_jsonb(m) ->> 'version_table' IS NOT NULL ORDER BY id DESC LIMIT 1),
   (SELECT table_digests FROM {schema}.dbtool_meta WHERE table_digests IS NOT NULL ORDER BY id DESC LIMIT 1),
-  (SELECT to_jsonb(m) -> 'generated_tables' FROM {schema}.dbtool_meta m
-   WHERE event IN ('reset', 'seed') ORDER BY id DESC LIMIT 1)
+  (SELECT json_build_array(to_jsonb(m) -> 'generated_tables', to_jsonb(m) -> 'left_out_enum_values')
+   FROM {schema}.dbtool_meta m WHERE event IN ('reset', 'seed') ORDER BY id DESC LIMIT 1)
 """
 
 
@@ -78,6 +80,7 @@ class Inspection:
     version_table: str | None  # as recorded by the last run that migrated
     recorded_digests: dict[str, Any] | None  # table digests dbtool recorded last (reset, seed or migrate)
     generated_tables: list[str] | None = None  # what the latest reset or seed generated (None: not recorded)
+    left_out_enum_values: list[str] = field(default_factory=list)  # enum values that seed could not store
 
 
 def inspect(conn: psycopg.Connection, schema: str) -> Inspection:  # type: ignore[type-arg]
@@ -102,7 +105,8 @@ def _inspect_query(schema: str) -> sql.Composed:
 
 
 def _inspection(row: Any) -> Inspection:
-    objects, last_data_event, protected, version_table, digests, generated = row
+    objects, last_data_event, protected, version_table, digests, seeded = row
+    generated, left_out = seeded if seeded else (None, None)
     return Inspection(
         objects=[SchemaObject(kind, name) for kind, name in objects],
         last_data_event=last_data_event,
@@ -110,6 +114,7 @@ def _inspection(row: Any) -> Inspection:
         version_table=version_table,
         recorded_digests=digests,
         generated_tables=generated,
+        left_out_enum_values=left_out or [],
     )
 
 
@@ -142,8 +147,8 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
     conn.execute(
         sql.SQL(
             "INSERT INTO {}.dbtool_meta (event, dbtool_version, generator_version, revision, profile, seed, scale,"
-            " row_counts, table_digests, digest, run_by, version_table, generated_tables)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " row_counts, table_digests, digest, run_by, version_table, generated_tables, left_out_enum_values)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         ).format(sql.Identifier(schema)),
         (
             rec.event,
@@ -159,6 +164,7 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
             f"{_user()}@{socket.gethostname()} pid {os.getpid()}",
             rec.version_table,
             Jsonb(rec.generated_tables) if rec.generated_tables is not None else None,
+            Jsonb(rec.left_out_enum_values) if rec.left_out_enum_values else None,
         ),
     )
 

@@ -83,8 +83,7 @@ def verify(settings: Settings) -> dict[str, Any]:
             # Regenerate what the record says was generated; missing tables are reported below.
             made = history.generated_tables
             if seeded and made is not None and names >= set(made):
-                generated = expected_digests(conn, settings, record, [t for t in found if t.name in made],
-                                             history.version_table)
+                generated = expected_digests(conn, settings, record, [t for t in found if t.name in made], history)
     differences = []
     for table in sorted(set(recorded) | set(live)):
         want, got = recorded.get(table), live.get(table)
@@ -121,7 +120,7 @@ def verify(settings: Settings) -> dict[str, Any]:
 
 def expected_digests(
     conn: psycopg.Connection, settings: Settings, record: dict[str, Any], made: list[digest.Table],  # type: ignore[type-arg]
-    version_table: str | None,
+    history: meta.Inspection,
 ) -> dict[str, dict[str, object]]:
     """Digests of exactly what the record's (seed, profile, scale) generates into the tables `made`:
     planned as the reset planned them, COPied into empty temporary copies and digested by the same
@@ -134,7 +133,8 @@ def expected_digests(
     from dbtool.seed import load
 
     names = {t.name for t in made}
-    tables = catalog.read(conn, settings.schema, [*BOOKKEEPING_TABLES, migrate.table_of(version_table, settings.schema)])
+    exclude = [*BOOKKEEPING_TABLES, migrate.table_of(history.version_table, settings.schema)]
+    tables = catalog.read(conn, settings.schema, exclude, history.left_out_enum_values)
     tables = [replace(t, rows=0, existing={}) if t.name in names else t for t in tables]  # as the seed saw them
     as_seeded = replace(settings, profile=record["profile"], scale=record["scale"], seed=record["seed"])
     planned = plan_tables(as_seeded, tables)

@@ -238,10 +238,10 @@ def _reset(session: Session, settings: Settings, reporter: Reporter, result: Any
     try:
         swapped = False
         version_table = _migrate(conn, settings, reporter, shadow, result)
-        tables, generated = _seed(session, settings, reporter, shadow, version_table, result)
+        tables, planned = _seed(session, settings, reporter, shadow, version_table, result)
         with reporter.step("swap") as step:
             transaction(session, settings, reporter,
-                        lambda c: _swap(c, settings, shadow, version_table, tables, generated, result))
+                        lambda c: _swap(c, settings, shadow, version_table, tables, planned, result))
             swapped = True
             step.message = f"Swapped {shadow} in as {live}"
     except Exception:
@@ -319,9 +319,9 @@ def _migrate(conn: psycopg.Connection[Any], settings: Settings, reporter: Report
 
 def _seed(
     session: Session, settings: Settings, reporter: Reporter, shadow: str, version_table: str, result: Any
-) -> tuple[dict[str, dict[str, object]], list[str]]:
+) -> tuple[dict[str, dict[str, object]], Any]:
     """Fill the shadow's tables on the pool's connections, rebuild keys, indexes and foreign keys, and
-    digest it; return the table digests and the tables generated."""
+    digest it; return the table digests and the plan."""
     from dbtool.reset import describe_plan_seed, plan_any_schema
     from dbtool.seed import load
 
@@ -357,7 +357,7 @@ def _seed(
         result.row_counts = {name: int(d["rows"]) for name, d in digests.items()}  # type: ignore[call-overload]
         step.message = f"Digest {result.digest[:16]}"
         step.fields.update(digest=result.digest)
-    return digests, tables
+    return digests, planned
 
 
 def _rebuild(session: Session, width: int, saved: list[tuple[int, str, str, str]]) -> None:
@@ -452,7 +452,7 @@ def _cancel(busy: list[psycopg.Connection[Any]], guard: threading.Lock) -> None:
 
 def _swap(
     conn: psycopg.Connection[Any], settings: Settings, shadow: str, version_table: str,
-    tables: dict[str, dict[str, object]], generated: list[str], result: Any,
+    tables: dict[str, dict[str, object]], planned: Any, result: Any,
 ) -> None:
     """The one short transaction: lock the live tables, move dbtool_meta's history into the shadow,
     rename the live schema away and the shadow into its place, record the run, notify."""
@@ -480,7 +480,8 @@ def _swap(
     meta.record(conn, live, meta.MetaRecord(
         event=result.command, revision=result.revision, profile=result.profile, seed=result.seed, scale=result.scale,
         row_counts=result.row_counts, table_digests=tables, digest=result.digest, version_table=version_table,
-        generated_tables=generated,
+        generated_tables=sorted(t.name for t in planned.tables if t.generated),
+        left_out_enum_values=list(planned.left_out_enum_values),
     ))
     notify(conn, result)
 

@@ -81,6 +81,9 @@ class Plan:
     tables: tuple[TablePlan, ...]
     hooks: dict[str, Callable[..., Any]] = field(default_factory=dict, compare=False, repr=False)  # table -> hook
     directory: str | None = field(default=None, compare=False)  # where the hooks' modules are imported from
+    # Enum values ("type oid:label") the migrations added in this transaction, which Postgres < 17
+    # cannot store before it commits: left out, and recorded so that verify plans as the seed did.
+    left_out_enum_values: tuple[str, ...] = ()
 
     @cached_property
     def fingerprint(self) -> str:
