@@ -105,6 +105,8 @@ def main() -> None:
         rows = []
         for label, fixture, args in (
             ("dbtool_db, warm pool 2 (default)", "dbtool_db", ("--dbtool-profile", "ci")),
+            ("dbtool_db, warm pool 4", "dbtool_db", ("--dbtool-profile", "ci", "--dbtool-warm", "4")),
+            ("dbtool_db, warm pool 1", "dbtool_db", ("--dbtool-profile", "ci", "--dbtool-warm", "1")),
             ("dbtool_db, no warm pool", "dbtool_db", ("--dbtool-profile", "ci", "--dbtool-warm", "0")),
             ("dbtool_db, no warm pool, FILE_COPY", "dbtool_db",
              ("--dbtool-profile", "ci", "--dbtool-warm", "0", "--dbtool-clone-strategy", "file_copy")),
