@@ -55,13 +55,11 @@ class Rows:
     def choice(self, options: Sequence[Any], purpose: str, weights: Sequence[int] | None = None,
                at: np.ndarray | None = None) -> np.ndarray:
         """One of `options` per row, uniform or in proportion to whole-number `weights`."""
+        from dbtool.seed.rules import pick
+
         table = np.empty(len(options), dtype=object)
         table[:] = list(options)
-        bits = self.draws(purpose, at)
-        if weights:
-            bounds = np.cumsum(np.asarray(weights, dtype=np.uint64))
-            return table[np.searchsorted(bounds, bits % bounds[-1], side="right")]
-        return table[(bits % np.uint64(len(options))).astype(np.int64)]
+        return table[pick(self.draws(purpose, at), len(options), weights or ())]
 
     def values(self, column: str, table: str | None = None, rows: np.ndarray | None = None) -> np.ndarray:
         """The planned values of `column` of `table` (this one by default) at `rows` (these by default):

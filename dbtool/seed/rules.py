@@ -109,9 +109,13 @@ def _choice(rule: Rule, seed: int, table: str, rows: np.ndarray, size: int) -> n
     """Which listed value each row takes: a bijection when unique, weighted when the profile says so."""
     if rule.unique:
         return np.asarray(permute(rows, size, key32(table, rule.column)), dtype=np.int64)
-    bits = draws(seed, rows, table, rule.column)
-    if rule.weights:
-        bounds = np.cumsum(np.array(rule.weights, dtype=np.uint64))
+    return pick(draws(seed, rows, table, rule.column), size, rule.weights)
+
+
+def pick(bits: np.ndarray, size: int, weights: Sequence[int] = ()) -> np.ndarray:
+    """An index in [0, size) per draw: uniform, or in proportion to whole-number `weights` (one per index)."""
+    if weights:
+        bounds = np.cumsum(np.asarray(weights, dtype=np.uint64))
         return np.searchsorted(bounds, bits % bounds[-1], side="right").astype(np.int64)
     return (bits % np.uint64(size)).astype(np.int64)
 
