@@ -55,6 +55,12 @@ class MigrationError(DbtoolError):
     """A migration failed or the requested revision does not exist."""
 
 
+class TransactionEndedError(DbtoolError):
+    """A migration tried to end dbtool's one transaction in a way that cannot be made harmless."""
+
+    exit_code = EXIT_USAGE
+
+
 class NotAtHeadError(DbtoolError):
     """The schema is not at the head revision, so seed data would not fit it."""
 

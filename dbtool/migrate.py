@@ -4,6 +4,10 @@ dbtool points the config's `sqlalchemy.url` at `postgresql+dbtool://` (see migra
 lends its connection through `config.attributes["connection"]` (Alembic's cookbook, "Sharing a
 Connection"), so an env.py written either way migrates on dbtool's connection. `configure()` checks
 that it does: an env.py that builds its engine from elsewhere is refused before it migrates.
+
+The transaction stays dbtool's while the project's code runs: statements that would end it are made
+harmless (dbtool.in_transaction), a COMMIT sent past SQLAlchemy is refused by the server (the commit
+guard) and the client's transaction status is checked before every statement and after every step.
 """
 
 from __future__ import annotations
@@ -24,13 +28,17 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbtool.errors import ConfigError, MigrationError
+from dbtool.commit_guard import Guard, refused_commit
+from dbtool.errors import ConfigError, MigrationError, TransactionEndedError
 from dbtool.project import EXAMPLE_DIR, Project
 
 logger = logging.getLogger(__name__)
 
 VERSION_TABLE = "alembic_version"
 SHARED_URL = "postgresql+dbtool://"
+# URL schemes whose driver binds parameters on the client, as psycopg's ClientCursor does: migrations
+# written for them (literal("0") into an integer column) run the way they were tested.
+CLIENT_BINDING_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg2", "postgresql+psycopg2cffi", "postgresql+pg8000")
 COOKBOOK_HINT = (
     "make env.py use the connection dbtool lends, as Alembic's cookbook 'Sharing a Connection' shows: "
     "connectable = config.attributes.get('connection') or engine_from_config(...), "
@@ -119,7 +127,11 @@ def script_directory(project: Project) -> Any:
 
     with _in_project(project):
         try:
-            return _script_directory(project)
+            script = _script_directory(project)
+            # The revision map is read lazily, importing every revision file: do it here, where the
+            # project's sys.path and working directory hold (prepend_sys_path = . finds its modules).
+            script.revision_map.heads
+            return script
         except CommandError as exc:
             raise ConfigError(f"{project}: {_first_line(exc)}; check the project's script_location") from None
 
@@ -198,6 +210,7 @@ class Upgrade:
 
     heads: list[str]
     version_table: str
+    notes: tuple[str, ...] = ()  # statements dbtool adapted to keep its one transaction
 
     @property
     def revision(self) -> str:
@@ -211,13 +224,30 @@ class _OwnConnection(Exception):
 class _RunningStep(logging.Handler):
     """Remembers which revision Alembic is running, to name it when it fails."""
 
-    def __init__(self) -> None:
+    def __init__(self, lending: Any) -> None:
         super().__init__(logging.INFO)
         self.step = ""
+        self.lending = lending
 
     def emit(self, record: logging.LogRecord) -> None:
         if record.msg == "Running %s" and record.args:
-            self.step = str(record.args[0])
+            running = record.args[0]  # type: ignore[index]
+            self.step = str(running)
+            reached = getattr(running, "to_revisions_no_deps", None)  # a RevisionStep: the revision it applies
+            self.lending.revision = ", ".join(reached) if reached else str(running)
+
+
+def driver_binds_on_client(url: str | None) -> bool:
+    """True when the project's own URL names a driver that binds parameters on the client (psycopg2)."""
+    scheme = (url or "").partition("://")[0].lower()
+    return scheme in CLIENT_BINDING_SCHEMES
+
+
+def _project_url(config: Any) -> str | None:
+    try:
+        return config.get_main_option("sqlalchemy.url")  # type: ignore[no-any-return]
+    except Exception:  # an interpolation error in the ini: its URL is not ours to judge
+        return None
 
 
 def migrate(
@@ -234,21 +264,27 @@ def migrate(
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.pool import NullPool
 
-    from dbtool.migrate_dialect import SHARED, AutocommitRequested, driver_connection
+    from dbtool.in_transaction import TransactionControl
+    from dbtool.migrate_dialect import SHARED, Lending, TransactionEnded, driver_connection
 
     registry.register("postgresql.dbtool", "dbtool.migrate_dialect", "SharedConnectionDialect")
     target = resolve_revision(project, revision)
     seen: dict[str, Any] = {}
 
-    step = _RunningStep()
+    lending = Lending(conn)
+    step = _RunningStep(lending)
     alembic_log = logging.getLogger("alembic.runtime.migration")
     saved = alembic_log.level, alembic_log.propagate
-    token = SHARED.set(conn)
+    token = SHARED.set(lending)
     engine = create_engine(SHARED_URL, poolclass=NullPool)
     file_config = logging.config.fileConfig
+    cursor_factory = conn.cursor_factory
+    guard = Guard(conn)
     try:
         with _one_at_a_time(), _in_project(project), engine.connect() as lent:
             config = alembic_config(project)
+            if driver_binds_on_client(_project_url(config)):
+                conn.cursor_factory = psycopg.ClientCursor
             config.set_main_option("sqlalchemy.url", SHARED_URL)
             config.attributes["connection"] = lent
             script = _script_directory(project)
@@ -270,23 +306,36 @@ def migrate(
                 if connection is None or driver_connection(connection) is not conn:
                     raise _OwnConnection()
                 seen.update(version_table=kwargs.get("version_table"), version_table_schema=kwargs.get("version_table_schema"))
-                EnvironmentContext.configure(environment, connection=connection, **kwargs)
+                theirs = kwargs.pop("on_version_apply", None)
+
+                def applied(**info: Any) -> None:
+                    lending.check_open()  # after every step: the transaction is still the one dbtool began
+                    if theirs is not None:
+                        theirs(**info)
+
+                EnvironmentContext.configure(environment, connection=connection, on_version_apply=applied, **kwargs)
 
             environment.configure = configure  # type: ignore[method-assign]
+            guard.arm()
             # Whatever env.py or a migration prints (some apps log to stdout) must not break --json.
             with environment, contextlib.redirect_stdout(sys.stderr):
                 script.run_env()
+            if not guard.disarm():
+                raise TransactionEnded()
     except _OwnConnection:
         raise ConfigError(f"env.py of {project} migrates on a connection of its own, outside dbtool's transaction; {COOKBOOK_HINT}") from None
-    except AutocommitRequested:
-        raise MigrationError(
-            f"migration {step.step or 'unknown'} needs to run outside a transaction (autocommit_block, e.g. "
-            "CREATE INDEX CONCURRENTLY); dbtool migrates in one transaction so that a failure changes nothing; "
-            "make that step transactional, or apply it with `alembic upgrade` outside dbtool"
+    except TransactionControl as exc:
+        raise TransactionEndedError(
+            f"migration {step.step or '(env.py)'} sends {exc.statement}, which would undo dbtool's one transaction; "
+            "rolled back, database unchanged; remove it from the migration (raise an exception to abort instead)"
         ) from None
+    except TransactionEnded:
+        raise TransactionEndedError(_ended(step.step)) from None
     except CommandError as exc:
         raise MigrationError(f"alembic could not migrate to {revision!r}: {_first_line(exc)}") from None
     except DBAPIError as exc:
+        if refused_commit(exc.orig):
+            raise TransactionEndedError(_ended(step.step)) from None
         if isinstance(exc.orig, (psycopg.errors.LockNotAvailable, psycopg.errors.DeadlockDetected)):
             raise exc.orig from None  # the transaction retries these with backoff
         raise MigrationError(
@@ -296,7 +345,11 @@ def migrate(
         raise ConfigError(
             f"env.py of {project} could not import {exc.name or exc}; install the project's packages where dbtool runs"
         ) from None
-    except (psycopg.Error, KeyboardInterrupt, SystemExit):
+    except psycopg.Error as exc:
+        if refused_commit(exc):
+            raise TransactionEndedError(_ended(step.step)) from None
+        raise
+    except (KeyboardInterrupt, SystemExit):
         raise
     except Exception as exc:  # the project's own code (env.py, a migration) failed: say where, in one line
         detail = " ".join(str(exc).split())
@@ -310,9 +363,18 @@ def migrate(
         alembic_log.setLevel(saved[0])
         alembic_log.propagate = saved[1]
         SHARED.reset(token)
+        conn.cursor_factory = cursor_factory
         engine.dispose()
     reached = version_table_name(schema, seen.get("version_table"), seen.get("version_table_schema"))
-    return Upgrade(current_heads(conn, reached), reached)
+    return Upgrade(current_heads(conn, reached), reached, tuple(lending.notes))
+
+
+def _ended(revision: str) -> str:
+    return (
+        f"migration {revision or '(env.py)'} ended dbtool's transaction on the connection itself (a COMMIT or "
+        "ROLLBACK sent past SQLAlchemy); the server refused it and rolled everything back, database unchanged; "
+        "send such statements with op.execute() (dbtool skips them inside its transaction) or remove them"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

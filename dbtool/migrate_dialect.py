@@ -3,31 +3,66 @@
 dbtool runs a project's unmodified env.py inside the reset transaction. It points the config's
 `sqlalchemy.url` at `postgresql+dbtool://`, so whatever engine env.py builds from it (sync, or async
 through `async_engine_from_config`) hands out dbtool's own psycopg connection. Commit, rollback and
-close belong to dbtool and are no-ops here; a request for AUTOCOMMIT (Alembic's autocommit_block)
-raises AutocommitRequested instead of silently leaving the transaction.
+close belong to dbtool and are no-ops here. An AUTOCOMMIT request (Alembic's autocommit_block) keeps
+the transaction: the block's statements run inside it, adapted by dbtool.in_transaction like every
+statement SQLAlchemy sends. Before each statement the client's own transaction status (free) must
+still say "in transaction": nothing runs after the transaction ended.
 Only dbtool.migrate imports this module (it imports SQLAlchemy).
 """
 
 from __future__ import annotations
 
 from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg, PGDialectAsync_psycopg, PsycopgAdaptDBAPI
 
-SHARED: ContextVar[psycopg.Connection[Any] | None] = ContextVar("dbtool_shared_connection", default=None)
+from dbtool.in_transaction import adapt
 
 
-class AutocommitRequested(Exception):
-    """A migration asked to leave the transaction (AUTOCOMMIT isolation level)."""
+class TransactionEnded(Exception):
+    """The lent connection is no longer in dbtool's transaction."""
+
+
+@dataclass
+class Lending:
+    """The connection lent to the project's migrations, and what they did with it."""
+
+    conn: psycopg.Connection[Any]
+    revision: str = ""  # the migration running now, for notes and errors
+    notes: list[str] = field(default_factory=list)
+    in_autocommit_block: bool = False
+
+    def check_open(self) -> None:
+        """Raise TransactionEnded unless the connection is still inside a transaction (no round trip)."""
+        if self.conn.closed or self.conn.pgconn.transaction_status not in (
+            pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR
+        ):
+            raise TransactionEnded()
+
+    def adapted(self, statement: str) -> str:
+        """`statement` as it must run inside the transaction; notes what changed."""
+        self.check_open()
+        done = adapt(statement)
+        self.notes.extend(f"migration {self.revision or '(env.py)'}: {note}" for note in done.notes)
+        return done.text
+
+
+SHARED: ContextVar[Lending | None] = ContextVar("dbtool_shared_connection", default=None)
+
+
+def _lending() -> Lending:
+    lending = SHARED.get()
+    if lending is None:
+        raise RuntimeError("postgresql+dbtool:// is only usable while dbtool runs the migrations")
+    return lending
 
 
 def _shared() -> psycopg.Connection[Any]:
-    conn = SHARED.get()
-    if conn is None:
-        raise RuntimeError("postgresql+dbtool:// is only usable while dbtool runs the migrations")
-    return conn
+    return _lending().conn
 
 
 class _Lent:
@@ -37,9 +72,24 @@ class _Lent:
         return [], {}
 
     def set_isolation_level(self, dbapi_connection: Any, level: Any) -> None:
-        if level == "AUTOCOMMIT":
-            raise AutocommitRequested()
-        # Any other level would be SET on a transaction that already ran statements: keep dbtool's.
+        # AUTOCOMMIT (an autocommit_block) stays in the transaction: inside a reset nobody else sees
+        # the schema being built, and a failure later must still change nothing. Any other level
+        # would be SET on a transaction that already ran statements: keep dbtool's.
+        lending = _lending()
+        entering = level == "AUTOCOMMIT"
+        if entering and not lending.in_autocommit_block:
+            lending.notes.append(f"migration {lending.revision or '(env.py)'}: autocommit_block ran inside dbtool's transaction")
+        lending.in_autocommit_block = entering
+
+    def do_execute(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        cursor.execute(_lending().adapted(statement), parameters)
+
+    def do_execute_no_params(self, cursor: Any, statement: str, context: Any = None) -> None:
+        cursor.execute(_lending().adapted(statement))
+
+    def do_executemany(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
+        _lending().check_open()
+        super().do_executemany(cursor, statement, parameters, context)  # type: ignore[misc]
 
     def reset_isolation_level(self, dbapi_connection: Any) -> None:
         pass
@@ -115,8 +165,7 @@ class _AsyncConnection:
         return _AsyncCursor(self.shared.cursor(*args, **kwargs))
 
     async def set_autocommit(self, value: bool) -> None:
-        if value:
-            raise AutocommitRequested()
+        pass  # the dialect's set_isolation_level keeps the transaction and notes the block
 
     async def set_isolation_level(self, value: Any) -> None:
         pass

@@ -94,6 +94,8 @@ def _migrate(
     with reporter.step("migrate") as step:
         before = migrate.shown(migrate.current_heads(conn, _version_table(settings, version_table)))
         upgraded = migrate.migrate(conn, settings.project, settings.schema, revision, version_table)
+        for note in upgraded.notes:
+            reporter.note(note, revision=upgraded.revision)
         step.message = f"Migrated {before} -> {upgraded.revision}" if before != "base" else f"Migrated to {upgraded.revision}"
         step.fields.update(revision=upgraded.revision, previous=before, project=str(settings.project))
     return upgraded

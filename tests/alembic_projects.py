@@ -119,7 +119,11 @@ _ALL = [
     FixtureProject("own_engine", "1e7c3a9f5db6", ("CREATE TABLE public.app_settings (",), refused=True),
     FixtureProject("concurrently", "a5e9c1f7b3d8", (
         "CREATE INDEX ix_search_terms_term ON public.search_terms USING btree (term);",
-    ), refused=True),
+    )),
+    FixtureProject("raw_commit", "e61c0a4f7b93", (
+        "CREATE INDEX ix_page_views_path ON public.page_views USING btree (path);",
+        "referrer text",
+    )),
 ]
 
 PROJECTS: dict[str, FixtureProject] = {p.name: p for p in _ALL}

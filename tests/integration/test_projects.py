@@ -20,8 +20,9 @@ import pytest
 from psycopg import sql
 
 from tests.alembic_projects import DBTOOL_TABLES, MIGRATABLE, PROJECTS, FixtureProject, assert_features
-from tests.helpers import dbtool_process
+from tests.helpers import advisory_locks, dbtool_process
 from tests.schema_dump import plain_alembic_downgrade, plain_alembic_upgrade, schema_dump
+from tests.table_contents import contents
 
 
 def run_dbtool(command: str, project: FixtureProject, url: str, *args: str, cwd: Path,
@@ -103,22 +104,79 @@ def test_own_engine_is_refused_and_its_database_untouched(new_database: Callable
     assert dump(target, project) == target_before
 
 
-def test_concurrently_is_refused_naming_the_revision(new_database: Callable[[], str], tmp_path: Path) -> None:
+def test_autocommit_block_runs_inside_the_transaction_without_concurrently(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
     project = PROJECTS["concurrently"]
     url = new_database()
-    before = dump(url, project)
 
     result = run_dbtool("reset", project, url, "--yes", cwd=tmp_path)
 
-    assert result.returncode == 1, result.stderr
-    message = one_line(result.stderr)
-    assert project.head in message, message
-    assert dump(url, project) == before
+    assert result.returncode == 0, result.stderr
+    assert f"migration {project.head}" in result.stdout and "autocommit_block ran inside" in result.stdout, result.stdout
+    assert "without CONCURRENTLY" in result.stdout, result.stdout
     with psycopg.connect(url, autocommit=True) as conn:
-        leftover = conn.execute(
-            sql.SQL("SELECT to_regclass('public.search_terms'), to_regclass('public.ix_search_terms_term')")
+        valid = conn.execute(
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass('public.ix_search_terms_term')"
         ).fetchone()
-    assert leftover == (None, None)
+    assert valid == (True,)
+
+
+def _state(url: str) -> tuple[str, dict[str, object], list[tuple[object, ...]]]:
+    """The schema, every table's content and dbtool's bookkeeping: what 'the old state' means."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        meta = conn.execute("SELECT * FROM dbtool_meta ORDER BY 1").fetchall()
+    return schema_dump(url), {k: v for k, v in contents(url).items()}, meta
+
+
+def test_raw_commit_in_a_migration_is_skipped_and_named(new_database: Callable[[], str], tmp_path: Path) -> None:
+    project = PROJECTS["raw_commit"]
+    url = new_database()
+
+    result = run_dbtool("reset", project, url, "--yes", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    for revision in ("9d3f6b1e8a27", "e61c0a4f7b93"):
+        assert f"migration {revision}: skipped COMMIT" in result.stdout, result.stdout
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM page_views").fetchone()[0] > 0  # type: ignore[index]
+
+
+@pytest.mark.parametrize("switch, code, says", [
+    ("PAGE_VIEWS_FAIL_AFTER_COMMIT", 1, "referrer backfill failed"),
+    ("PAGE_VIEWS_COMMIT_ON_DRIVER", 2, "ended dbtool's transaction"),
+])
+def test_a_reset_that_fails_after_a_raw_commit_leaves_the_old_state(
+    switch: str, code: int, says: str, new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    project = PROJECTS["raw_commit"]
+    url = new_database()
+    assert run_dbtool("reset", project, url, "--yes", cwd=tmp_path).returncode == 0
+    before = _state(url)
+
+    result = run_dbtool("reset", project, url, "--yes", "--seed", "7", cwd=tmp_path, env={switch: "1"})
+
+    assert result.returncode == code, result.stderr
+    message = one_line(result.stderr)
+    assert says in message and "e61c0a4f7b93" in message, message
+    assert _state(url) == before
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert advisory_locks(conn) == 0
+    assert run_dbtool("verify", project, url, cwd=tmp_path).returncode == 0
+
+
+def test_plan_of_a_project_with_raw_commits_leaves_nothing_behind(new_database: Callable[[], str], tmp_path: Path) -> None:
+    project = PROJECTS["raw_commit"]
+    url = new_database()
+    before = schema_dump(url)
+
+    result = run_dbtool("plan", project, url, cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert schema_dump(url) == before
+    with psycopg.connect(url, autocommit=True) as conn:
+        schemas = [r[0] for r in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dbtool%'")]
+    assert schemas == []
 
 
 def test_enum_values_added_in_the_reset_are_seeded_only_where_the_server_can_store_them(
