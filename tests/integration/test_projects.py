@@ -1,8 +1,8 @@
 """dbtool runs any team's own Alembic project (`--alembic-config`): the contract, on the fixtures.
 
 A project dbtool accepts must end up exactly as plain `alembic upgrade head` leaves it (compared by
-schema dump), however often it is reset. A project whose env.py bypasses dbtool's connection, or
-whose revision leaves the transaction, must be refused with the database untouched.
+schema dump), however often it is reset. A project whose env.py bypasses dbtool's connection must be
+refused with the database untouched; a revision that tries to leave the transaction is kept inside it.
 
 dbtool runs as a real process from a directory that is not the project's: teams call it from their
 repository root or CI, not from inside the Alembic directory.
@@ -11,6 +11,7 @@ repository root or CI, not from inside the Alembic directory.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -194,3 +195,26 @@ def test_enum_values_added_in_the_reset_are_seeded_only_where_the_server_can_sto
     noted = "enum value(s) refunded were added in this transaction" in result.stdout
     assert noted == (major < 17), result.stdout
     assert ("refunded" in statuses) == (major >= 17), statuses
+
+
+@pytest.mark.parametrize("command", ["status", "reset"])
+def test_revisions_importing_a_module_next_to_the_ini_are_read_in_the_projects_context(
+    command: str, new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # The generic template's `prepend_sys_path = .` lets revision files import modules that sit next
+    # to alembic.ini; dbtool runs from elsewhere, so the revision map must load inside the project.
+    copied = tmp_path / "project"
+    shutil.copytree(PROJECTS["generic"].config.parent, copied)
+    (copied / "ticket_levels.py").write_text("DEFAULT_PRIORITY = '3'\n")
+    revision = copied / "versions" / "c47d1e5a9f32_add_priority_to_tickets.py"
+    text = revision.read_text().replace("import sqlalchemy as sa\n", "import sqlalchemy as sa\n\nimport ticket_levels\n", 1)
+    revision.write_text(text.replace('server_default="3"', "server_default=ticket_levels.DEFAULT_PRIORITY"))
+    url = new_database()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+
+    result = dbtool_process(command, "--alembic-config", str(copied / "alembic.ini"), "--database-url", url,
+                            *(["--yes"] if command == "reset" else []), cwd=elsewhere)
+
+    assert result.returncode == 0, result.stderr
+    assert "c47d1e5a9f32" in result.stdout, result.stdout
