@@ -284,6 +284,7 @@ def migrate(
         with _one_at_a_time(), _in_project(project), engine.connect() as lent:
             config = alembic_config(project)
             if driver_binds_on_client(_project_url(config)):
+                lending.client_binding = True
                 conn.cursor_factory = psycopg.ClientCursor
             config.set_main_option("sqlalchemy.url", SHARED_URL)
             config.attributes["connection"] = lent

@@ -35,6 +35,7 @@ class Lending:
     revision: str = ""  # the migration running now, for notes and errors
     notes: list[str] = field(default_factory=list)
     in_autocommit_block: bool = False
+    client_binding: bool = False  # the project's ini names psycopg2: values go inline, untyped, as there
 
     def check_open(self) -> None:
         """Raise TransactionEnded unless the connection is still inside a transaction (no round trip)."""
@@ -70,6 +71,13 @@ class _Lent:
 
     def create_connect_args(self, url: Any) -> Any:
         return [], {}
+
+    @property
+    def _bind_typing_render_casts(self) -> bool:
+        # psycopg 3's dialect writes `%(p)s::VARCHAR` for a string literal; psycopg2 sends an untyped
+        # '0' that an integer column accepts. A history written for psycopg2 gets what it was tested with.
+        lending = SHARED.get()
+        return lending is None or not lending.client_binding
 
     def set_isolation_level(self, dbapi_connection: Any, level: Any) -> None:
         # AUTOCOMMIT (an autocommit_block) stays in the transaction: inside a reset nobody else sees

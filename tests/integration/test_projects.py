@@ -218,3 +218,29 @@ def test_revisions_importing_a_module_next_to_the_ini_are_read_in_the_projects_c
 
     assert result.returncode == 0, result.stderr
     assert "c47d1e5a9f32" in result.stdout, result.stdout
+
+
+def test_a_project_written_for_psycopg2_runs_its_untyped_literals_as_psycopg2_would(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # Airflow's history writes literal("0") into an integer column: psycopg2 sends an untyped '0',
+    # psycopg 3's server-side binding a varchar the column refuses. The ini names the driver.
+    copied = tmp_path / "project"
+    shutil.copytree(PROJECTS["generic"].config.parent, copied)
+    ini = copied / "alembic.ini"
+    ini.write_text(ini.read_text().replace("driver://user:pass@localhost/dbname", "postgresql+psycopg2://app@db/app"))
+    (copied / "versions" / "0d5b1e7c2a94_reset_priorities.py").write_text(
+        '"""reset priorities with an untyped literal\n\nRevision ID: 0d5b1e7c2a94\nRevises: c47d1e5a9f32\n"""\n'
+        "from alembic import op\nimport sqlalchemy as sa\n\n"
+        "revision = '0d5b1e7c2a94'\ndown_revision = 'c47d1e5a9f32'\nbranch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade() -> None:\n"
+        "    tickets = sa.table('tickets', sa.column('priority'))\n"
+        "    op.execute(tickets.update().values(priority=sa.literal('0')))\n\n\n"
+        "def downgrade() -> None:\n    pass\n"
+    )
+    url = new_database()
+
+    result = dbtool_process("reset", "--alembic-config", str(ini), "--database-url", url, "--yes", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "0d5b1e7c2a94" in result.stdout, result.stdout
