@@ -22,7 +22,7 @@ from psycopg import sql
 
 from dbtool import digest, meta, migrate, schema
 from dbtool.config import Settings
-from dbtool.errors import ConfigError, RefusedError
+from dbtool.errors import ConfigError, MigrationError, RefusedError
 from dbtool.report import Reporter
 from dbtool.session import Session, transaction
 
@@ -105,9 +105,11 @@ WHERE d.defaclnamespace = to_regnamespace(%(schema)s)
 """
 DEFAULT_ACL_OBJECTS = {"r": "TABLES", "S": "SEQUENCES", "f": "FUNCTIONS", "T": "TYPES"}
 
+# Temporary schemas (and what is in them, such as the commit guard's trigger) are no one else's.
+TEMPORARY_CTE = "WITH temporary AS (SELECT oid FROM pg_namespace WHERE nspname ~ '^pg_(toast_)?temp_')"
 # Catalog rows outside the shadow that the current transaction wrote (created or altered), and how many
 # objects exist outside it (a drop shows as a smaller count): what a migration did beyond the shadow.
-WRITTEN_OUTSIDE_SQL = """
+WRITTEN_OUTSIDE_SQL = TEMPORARY_CTE + """
 SELECT DISTINCT o.type || ' ' || coalesce(o.identity, '?') FROM (
   SELECT 'pg_class'::regclass AS classid, oid AS objid, xmin FROM pg_class
   UNION ALL SELECT 'pg_type'::regclass, oid, xmin FROM pg_type
@@ -124,12 +126,15 @@ CROSS JOIN LATERAL (SELECT CASE x.classid
 {NAMESPACE_OF}  WHEN 'pg_namespace'::regclass THEN x.objid END AS nsp) dep
 WHERE x.xmin::text::bigint = pg_current_xact_id()::text::bigint %% 4294967296
   AND dep.nsp IS DISTINCT FROM to_regnamespace(%(shadow)s) AND dep.nsp IS DISTINCT FROM 'pg_toast'::regnamespace
+  AND dep.nsp NOT IN (SELECT oid FROM temporary)
 """.replace("{NAMESPACE_OF}", NAMESPACE_OF)
-COUNT_OUTSIDE_SQL = """
-SELECT (SELECT count(*) FROM pg_class WHERE relnamespace NOT IN (to_regnamespace(%(shadow)s), 'pg_toast'::regnamespace))
-     + (SELECT count(*) FROM pg_type WHERE typnamespace NOT IN (to_regnamespace(%(shadow)s), 'pg_toast'::regnamespace))
-     + (SELECT count(*) FROM pg_proc WHERE pronamespace <> to_regnamespace(%(shadow)s))
-     + (SELECT count(*) FROM pg_namespace) + (SELECT count(*) FROM pg_extension)
+COUNT_OUTSIDE_SQL = TEMPORARY_CTE + """
+SELECT (SELECT count(*) FROM pg_class WHERE relnamespace NOT IN (to_regnamespace(%(shadow)s), 'pg_toast'::regnamespace)
+          AND relnamespace NOT IN (SELECT oid FROM temporary))
+     + (SELECT count(*) FROM pg_type WHERE typnamespace NOT IN (to_regnamespace(%(shadow)s), 'pg_toast'::regnamespace)
+          AND typnamespace NOT IN (SELECT oid FROM temporary))
+     + (SELECT count(*) FROM pg_proc WHERE pronamespace <> to_regnamespace(%(shadow)s) AND pronamespace NOT IN (SELECT oid FROM temporary))
+     + (SELECT count(*) FROM pg_namespace WHERE oid NOT IN (SELECT oid FROM temporary)) + (SELECT count(*) FROM pg_extension)
      + (SELECT count(*) FROM pg_event_trigger) + (SELECT count(*) FROM pg_publication)
 """
 # How many rows the live tables hold, counting each at most up to the threshold (auto's question).
@@ -301,7 +306,12 @@ def _migrate(conn: psycopg.Connection[Any], settings: Settings, reporter: Report
     with reporter.step("migrate") as step, conn.transaction():
         conn.execute("SELECT set_config('search_path', quote_ident(%s), true)", (shadow,))
         before = conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0]  # type: ignore[index]
-        upgraded = migrate.migrate(conn, settings.project, shadow, "heads", None)
+        try:
+            upgraded = migrate.migrate(conn, settings.project, shadow, "heads", None)
+        except MigrationError as exc:
+            # Migrations that name the live schema or rely on its search_path fail in a shadow; a
+            # one-transaction reset runs them where they were written for (and reports a real failure).
+            raise Hazard(f"the migrations fail in a shadow schema ({str(exc).split('; ')[0]})") from None
         outside = [r[0] for r in conn.execute(WRITTEN_OUTSIDE_SQL, {"shadow": shadow}).fetchall()]
         if conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0] != before:  # type: ignore[index]
             outside.append("objects dropped")

@@ -124,6 +124,11 @@ _ALL = [
         "CREATE INDEX ix_page_views_path ON public.page_views USING btree (path);",
         "referrer text",
     )),
+    FixtureProject("public_by_name", "a81d3f6c9e25", (
+        "CREATE TYPE public.ticket_state AS ENUM (",
+        "'archived'",
+        "CREATE TRIGGER tickets_count_change BEFORE UPDATE ON public.tickets",
+    )),
 ]
 
 PROJECTS: dict[str, FixtureProject] = {p.name: p for p in _ALL}

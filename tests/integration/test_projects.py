@@ -244,3 +244,45 @@ def test_a_project_written_for_psycopg2_runs_its_untyped_literals_as_psycopg2_wo
 
     assert result.returncode == 0, result.stderr
     assert "0d5b1e7c2a94" in result.stdout, result.stdout
+
+
+def _plan_databases(url: str) -> list[str]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        return [r[0] for r in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'dbtool_plan%'")]
+
+
+@pytest.mark.parametrize("after_reset", [False, True], ids=["empty database", "after a reset"])
+def test_plan_of_migrations_that_name_the_live_schema(after_reset: bool, new_database: Callable[[], str],
+                                                       tmp_path: Path) -> None:
+    project = PROJECTS["public_by_name"]
+    url = new_database()
+    if after_reset:
+        assert run_dbtool("reset", project, url, "--yes", cwd=tmp_path).returncode == 0
+    before = _state(url) if after_reset else schema_dump(url)
+
+    result = run_dbtool("plan", project, url, "--json", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    planned = json.loads(result.stdout)["tables"]
+    assert planned["tickets"]["rows"] > 0 and planned["ticket_log"]["rows"] > 0, planned
+    assert (_state(url) if after_reset else schema_dump(url)) == before
+    assert _plan_databases(url) == []
+
+
+def test_swap_of_migrations_that_name_the_live_schema_is_refused_before_anything_changes(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # Built in a shadow schema, `CREATE TYPE "public".ticket_state` meets the live type: the swap
+    # cannot work for this project, so it is refused with exit 2 (auto would reset in one transaction).
+    project = PROJECTS["public_by_name"]
+    url = new_database()
+    assert run_dbtool("reset", project, url, "--yes", cwd=tmp_path).returncode == 0
+    before = _state(url)
+
+    result = run_dbtool("reset", project, url, "--yes", "--strategy", "swap", "--seed", "9", cwd=tmp_path)
+
+    assert result.returncode == 2, result.stderr
+    assert "--strategy swap refused" in one_line(result.stderr)
+    assert _state(url) == before
+    with psycopg.connect(url, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbtool_%'").fetchone() == (0,)
