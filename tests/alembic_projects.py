@@ -176,6 +176,18 @@ _SEED = [
         "CONSTRAINT bookings_period CHECK ((starts_at < ends_at)),",
         "CONSTRAINT bookings_walk_in_no_deposit CHECK ((NOT ((channel = 'walk-in'::text) AND (deposit_cents > 0))))",
     )),
+    FixtureProject("seed_check_shapes", "a61f3c8e0d92", (
+        "CONSTRAINT handles_handle_format CHECK (((handle)::text ~* '^[a-z]{3}-[0-9]{3}$'::text)),",
+        "CONSTRAINT handles_nickname_reserved CHECK ((nickname !~* '^(admin|root)$'::text)),",
+        "CONSTRAINT handles_display_name_prefix CHECK ((display_name ~~* 'member %'::text)),",
+        "CONSTRAINT handles_bio_no_links CHECK ((bio !~~* '%http%'::text)),",
+        "CONSTRAINT contacts_email_or_phone CHECK (((email IS NULL) <> (phone IS NULL)))",
+        "CONSTRAINT contacts_address_complete CHECK (((street IS NULL) = (city IS NULL))),",
+        "CONSTRAINT members_ban_has_reason CHECK (((is_banned AND (ban_reason IS NOT NULL)) OR "
+        "((NOT is_banned) AND (ban_reason IS NULL)))),",
+        "CONSTRAINT ledger_entries_dispute_link CHECK ((((type)::text = 'dispute'::text) = (dispute_id IS NOT NULL))),",
+        "CONSTRAINT documents_tags_array CHECK ((jsonb_typeof(tags) = 'array'::text))",
+    )),
     FixtureProject("seed_unsupported", "9a3d6f2b0e18", (
         "CONSTRAINT launch_pads_within_range CHECK ((((x * x) + (y * y)) < 100))",
         "ADD CONSTRAINT launches_pad_id_fkey FOREIGN KEY (pad_id) REFERENCES public.launch_pads(id);",

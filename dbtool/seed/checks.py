@@ -2,7 +2,9 @@
 
 Pure. `parse` turns `CHECK (((status)::text = ANY (ARRAY['a'::text, 'b'::text])))` into a small tree;
 `alternatives` rewrites a tree into OR-of-AND form (NOT pushed down to the atoms), each AND a list
-of `Atom`s a row can be built to satisfy. Anything outside the supported shapes raises
+of `Atom`s a row can be built to satisfy. A boolean column used as a condition is the atom
+`column = true`; two conditions compared (`(a IS NULL) <> (b IS NULL)`) become both-or-neither
+(`=`) or exactly-one (`<>`). Anything outside the supported shapes raises
 `Unsupported` saying what was not understood, so the table can be skipped with a reason.
 """
 
@@ -21,10 +23,10 @@ class Unsupported(Exception):
 
 @dataclass(frozen=True)
 class Ref:
-    """A column, possibly seen through length()/char_length()/lower()/upper()."""
+    """A column, possibly seen through length()/char_length()/lower()/upper()/jsonb_typeof()."""
 
     column: str
-    function: str | None = None  # "length", "lower", "upper" or None
+    function: str | None = None  # "length", "lower", "upper", "json_type" or None
 
 
 @dataclass(frozen=True)
@@ -39,11 +41,11 @@ class Atom:
     """One comparison a row must satisfy: `left op right`, right a constant, a list or a column."""
 
     left: Ref
-    op: str  # = <> < <= > >= in notin ~ !~ null notnull mod
+    op: str  # = <> < <= > >= in notin ~ !~ ~* !~* null notnull mod (~* and !~* ignore case)
     right: object = None  # a constant, a tuple of constants, a Ref, or (modulus, remainder) for "mod"
 
 
-Node = tuple  # ("and", [nodes]) | ("or", [nodes]) | ("not", node) | ("atom", Atom)
+Node = tuple  # ("and", [nodes]) | ("or", [nodes]) | ("not", node) | ("same", [node, node]) | ("atom", Atom)
 
 TOKEN = re.compile(
     r"""\s*(?:
@@ -54,11 +56,15 @@ TOKEN = re.compile(
     )""",
     re.VERBOSE,
 )
-COMPARISONS = {"=", "<>", "!=", "<", "<=", ">", ">=", "~", "!~", "~~", "!~~"}
-NEGATED = {"=": "<>", "<>": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<", "~": "!~", "!~": "~",
-           "in": "notin", "notin": "in", "null": "notnull", "notnull": "null"}
+COMPARISONS = {"=", "<>", "!=", "<", "<=", ">", ">=", "~", "!~", "~*", "!~*", "~~", "!~~", "~~*", "!~~*"}
+NEGATED = {"=": "<>", "<>": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<", "~": "!~", "!~": "~", "~*": "!~*",
+           "!~*": "~*", "in": "notin", "notin": "in", "null": "notnull", "notnull": "null"}
+LIKE_AS_REGEX = {"~~": "~", "!~~": "!~", "~~*": "~*", "!~~*": "!~*"}  # [NOT] LIKE / ILIKE as Postgres prints them
+REGEX_OPS = {"~", "!~", "~*", "!~*"}
+PREDICATE_ENDS = {"AND", "OR", ")", ""}  # what may follow a whole condition ("" is the end of the text)
 FLIPPED = {"=": "=", "<>": "<>", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 LENGTH_FUNCTIONS = {"length", "char_length", "character_length", "octet_length"}
+JSON_TYPE_FUNCTIONS = {"jsonb_typeof", "json_typeof"}
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -125,7 +131,10 @@ class _Parser:
                 self.take("(")
                 inner = self.expression()
                 self.take(")")
-                if self.word() not in COMPARISONS and self.word() not in ("IS", "BETWEEN", "IN", "NOT", "%", "::"):
+                if self.word() in ("=", "<>", "!="):  # (a IS NULL) <> (b IS NULL)
+                    op = self.take()[1]
+                    return _same(inner, op, self.condition())
+                if self.word() in PREDICATE_ENDS:
                     return inner
             except Unsupported:
                 pass
@@ -154,6 +163,12 @@ class _Parser:
             return ("atom", Atom(_ref(left), "notin" if negate else "in", values))
         if word in COMPARISONS:
             op = "<>" if self.take()[1] == "!=" else word
+            if op in ("=", "<>") and _is_column(left) and self.word() == "(":
+                start = self.i
+                try:  # a boolean column compared with a condition: is_verified = (verified_at IS NOT NULL)
+                    return _same(("atom", Atom(left, "=", True)), op, self.condition())  # type: ignore[arg-type]
+                except Unsupported:
+                    self.i = start
             if self.word() in ("ANY", "ALL"):
                 quantifier = self.take()[1].upper()
                 self.take("(")
@@ -165,16 +180,34 @@ class _Parser:
                     return ("atom", Atom(_ref(left), "notin", values))
                 raise Unsupported(f"{op} {quantifier} (...)")
             right = self.operand()
-            if op in ("~~", "!~~"):  # LIKE: the same strings as an anchored regular expression
+            if op in LIKE_AS_REGEX:  # [I]LIKE: the same strings as an anchored regular expression
                 if not isinstance(right, str):
                     raise Unsupported("LIKE with something other than a constant pattern")
-                op, right = ("~" if op == "~~" else "!~"), _like_to_regex(right)
+                op, right = LIKE_AS_REGEX[op], _like_to_regex(right)
             if isinstance(left, tuple) and left[0] == "mod":
                 if op != "=" or isinstance(right, Ref):
                     raise Unsupported("a modulo compared other than with =")
                 return ("atom", Atom(left[1], "mod", (left[2], right)))
             return _atom(left, op, right)
+        if _is_column(left) and word in PREDICATE_ENDS:
+            return ("atom", Atom(left, "=", True))  # a boolean column alone: is_banned AND ...
         raise Unsupported(f"a condition at {self.peek()[1] or 'the end'}")
+
+    def condition(self) -> Node:
+        """The right side of `condition = condition`: a group, a boolean column or true/false, then its end."""
+        if self.word() == "(":
+            self.take("(")
+            node = self.expression()
+            self.take(")")
+        elif self.word() in ("TRUE", "FALSE"):
+            node = ("and", []) if self.take()[1].upper() == "TRUE" else ("or", [])  # empty AND holds, empty OR fails
+        elif self.peek()[0] == "ident" and self.peek(1)[1] not in ("(", "::"):
+            node = ("atom", Atom(Ref(_identifier(self.take()[1])), "=", True))
+        else:
+            raise Unsupported(f"a condition compared with {self.peek()[1] or 'the end'}")
+        if self.word() not in PREDICATE_ENDS:
+            raise Unsupported(f"a condition followed by {self.word()}")
+        return node
 
     def operand(self) -> object:
         value = self.term()
@@ -239,6 +272,8 @@ class _Parser:
             return Ref(argument.column, name)
         if name in ("btrim", "trim"):
             return argument  # generated text has no surrounding blanks
+        if name in JSON_TYPE_FUNCTIONS:
+            return Ref(argument.column, "json_type")
         raise Unsupported(f"the function {name}()")
 
     def array(self) -> tuple[object, ...]:
@@ -300,6 +335,16 @@ def _identifier(value: str) -> str:
     return value[1:-1].replace('""', '"') if value.startswith('"') else value.lower()
 
 
+def _is_column(value: object) -> bool:
+    return isinstance(value, Ref) and value.function is None
+
+
+def _same(left: Node, op: str, right: Node) -> Node:
+    """`left op right` for two conditions: = holds when both hold or neither does, <> when exactly one."""
+    node = ("same", [left, right])
+    return node if op == "=" else ("not", node)
+
+
 def _ref(value: object) -> Ref:
     if not isinstance(value, Ref):
         raise Unsupported("a condition on something other than a column")
@@ -315,8 +360,8 @@ def _atom(left: object, op: str, right: object) -> Node:
         return ("atom", Atom(left, "=", right))
     if not isinstance(left, Ref) and isinstance(right, Ref):
         left, op, right = right, FLIPPED.get(op, op), left
-        if op in ("~", "!~"):
-            raise Unsupported("a pattern on the left of ~")
+        if op in REGEX_OPS:
+            raise Unsupported(f"a pattern on the left of {op}")
     if not isinstance(left, Ref):
         raise Unsupported("a comparison between constants")
     if isinstance(right, tuple):
@@ -342,6 +387,11 @@ def alternatives(node: Node, negate: bool = False) -> list[list[Atom]]:
     kind = node[0]
     if kind == "not":
         return alternatives(node[1], not negate)
+    if kind == "same":
+        p, q = node[1]
+        if negate:  # exactly one holds: spelled out, since NOT of both-or-neither would pair P with NOT P
+            return alternatives(("or", [("and", [p, ("not", q)]), ("and", [("not", p), q])]))
+        return alternatives(("or", [("and", [p, q]), ("and", [("not", p), ("not", q)])]))
     if kind == "atom":
         atom: Atom = node[1]
         return [[Atom(atom.left, NEGATED[atom.op], atom.right)]] if negate else [[atom]]

@@ -25,6 +25,8 @@ NUMERIC_KINDS = {"int2": "integer", "int4": "integer", "int8": "integer", "numer
                  "timestamptz": "timestamp", "time": "time", "interval": "interval"}
 FLOAT_SCALE = 2  # real/double precision values are generated with two decimals
 MAX_COMBINATIONS = 256
+# What jsonb_typeof() answers; the generator's documents are objects, so the first allowed is taken.
+JSON_KINDS = ("object", "array", "string", "number", "boolean", "null")
 
 
 @dataclass
@@ -39,15 +41,22 @@ class Domain:
     min_length: int | None = None
     max_length: int | None = None
     pattern: str | None = None
-    anti_patterns: tuple[str, ...] = ()  # values must not match these
+    nocase: bool = False  # the pattern is matched ignoring case (~*, ILIKE)
+    anti_patterns: tuple[str, ...] = ()  # values must not match these (Python syntax: "(?i)" when ~* said so)
     excluded_lengths: frozenset[int] = frozenset()
     case: str | None = None  # "lower" or "upper"
     null: bool = False  # the chosen alternative needs NULL here
     total_of: tuple[tuple[int, str], ...] = ()  # CHECK x = a + b - c: x is that sum of other columns
     not_null: bool = False
+    json_types: tuple[str, ...] | None = None  # kinds of JSON value jsonb_typeof() CHECKs allow, best first
 
     def copy(self) -> Domain:
         return replace(self, excluded=set(self.excluded))
+
+    @property
+    def json_type(self) -> str | None:
+        """The kind of JSON value to generate when a CHECK names some (None: no CHECK does)."""
+        return self.json_types[0] if self.json_types else None
 
 
 @dataclass(frozen=True)
@@ -132,7 +141,7 @@ def _merge(atoms: list[Atom], columns: dict[str, Column]) -> tuple[dict[str, Dom
     relations = _settle(relations, domains, columns)
     for name, domain in domains.items():
         column = columns[name]
-        if domain.null and column.not_null:
+        if domain.null and (column.not_null or domain.not_null):
             raise Unsupported(f"{name} would have to be NULL but is NOT NULL")
         if domain.lo is not None and domain.hi is not None and domain.lo > domain.hi:
             raise Unsupported(f"no value of {name} fits every bound")
@@ -144,9 +153,12 @@ def _merge(atoms: list[Atom], columns: dict[str, Column]) -> tuple[dict[str, Dom
                     (domain.lo is None or c >= domain.lo) and (domain.hi is None or c <= domain.hi) and c % m == r))
                 and (not isinstance(c, str) or (
                     len(c) >= (domain.min_length or 0) and (domain.max_length is None or len(c) <= domain.max_length)
-                    and (domain.pattern is None or re.search(domain.pattern, c) is not None))))
+                    and (domain.pattern is None or re.search(domain.pattern, c, re.IGNORECASE if domain.nocase else 0))
+                    and not any(re.search(p, c) for p in domain.anti_patterns))))
             if not domain.choices:
                 raise Unsupported(f"no listed value of {name} fits its other CHECKs")
+            if domain.nocase:
+                domain.pattern = None  # the listed values left meet it; the plan re-checks patterns case by case
     return domains, relations
 
 
@@ -220,6 +232,9 @@ def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
         if high is not None:
             domain.max_length = high if domain.max_length is None else min(domain.max_length, high)
         return
+    if atom.left.function == "json_type":
+        _restrict_json(domain, column, op, value)
+        return
     if atom.left.function in ("lower", "upper"):
         domain.case = atom.left.function
     if op == "mod":
@@ -228,12 +243,17 @@ def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
             raise Unsupported(f"{column.name} % {modulus} on a {column.type} column")
         domain.modulus = (modulus, remainder % modulus)
         return
-    if op in ("~", "!~"):
-        if not isinstance(value, str) or (op == "~" and domain.pattern not in (None, value)):
+    if op in ("~", "!~", "~*", "!~*"):
+        if not isinstance(value, str) or (op in ("~", "~*") and domain.pattern not in (None, value)):
             raise Unsupported(f"{column.name} {op} {value!r}")
-        if op == "!~":
-            domain.anti_patterns = (*domain.anti_patterns, value)
+        nocase = op.endswith("*")
+        if op.startswith("!"):
+            _check_regex(column, value)  # anti-patterns are judged by Python's re as values are made
+            domain.anti_patterns = (*domain.anti_patterns, f"(?i){value}" if nocase else value)
         else:
+            # Values made from the pattern as written match it ignoring case too: ~* matters only
+            # when listed values are judged (and a case-sensitive ~ of the same pattern wins).
+            domain.nocase = nocase and (domain.pattern is None or domain.nocase)
             domain.pattern = value
         return
     if op in ("in", "notin"):
@@ -255,6 +275,35 @@ def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
         setattr(domain, bound[0], better)
     else:
         raise Unsupported(f"{column.name} {op} {value!r} on a {column.type} column")
+
+
+def _check_regex(column: Column, value: str) -> None:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise Unsupported(f"the pattern {value!r} on {column.name}: {exc}") from None
+
+
+def _restrict_json(domain: Domain, column: Column, op: str, value: object) -> None:
+    """jsonb_typeof(column) compared with kind names: narrow the kinds the column's values may be."""
+    if column.base not in ("json", "jsonb"):
+        raise Unsupported(f"{column.name} is not json or jsonb")
+    listed = value if op in ("in", "notin") else (value,)
+    if op not in ("=", "<>", "in", "notin") or not all(isinstance(v, str) for v in listed):  # type: ignore[union-attr]
+        raise Unsupported(f"jsonb_typeof({column.name}) {op} {value!r}")
+    allowed = domain.json_types if domain.json_types is not None else JSON_KINDS
+    keep = op in ("=", "in")
+    domain.json_types = tuple(k for k in allowed if (k in listed) == keep)  # type: ignore[operator]
+    if not domain.json_types:
+        raise Unsupported(f"no kind of JSON value fits the CHECKs on {column.name}")
+
+
+def json_value(document: dict[str, object], kind: str) -> object:
+    """A generated JSON object, or a value of another `kind` (jsonb_typeof's names) made from it."""
+    number = next((v for v in reversed(document.values()) if isinstance(v, int)), 0)
+    shaped = {"object": document, "array": [document], "string": " ".join(map(str, document.values())),
+              "number": number, "boolean": number % 2 == 0, "null": None}
+    return shaped[kind]
 
 
 def raw(column: Column, value: object) -> object:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from dbtool.seed import patterns, words
+from dbtool.seed.domains import json_value
 from dbtool.seed.prng import mulberry32_array
 from dbtool.seed.plan import Rule
 
@@ -174,7 +175,7 @@ def column_text(table: str, rule: Rule, seed: int, rows: np.ndarray) -> list[str
             fields = {key: (None if columns[key][k] == NULL else columns[key][k]) if key in columns else str(r + 1)
                       for key in rule.labels}
             fields[rule.column] = int(v)
-            documents.append(json.dumps(fields))
+            documents.append(json.dumps(json_value(fields, rule.domain.json_type or "object")))
         return copy_escaped(documents)
     if kind == "bytea":
         bits = draws(seed, rows, table, rule.column)

@@ -6,8 +6,10 @@ import re
 
 import pytest
 
-from dbtool.seed import patterns
+from dbtool.catalog import Column, Constraint, Table
+from dbtool.seed import domains, patterns
 from dbtool.seed.checks import Atom, Ref, Sum, Unsupported, alternatives, parse
+from dbtool.seed.domains import solve_checks
 
 
 def test_in_lists_and_any_arrays_become_one_in_atom() -> None:
@@ -43,3 +45,116 @@ def test_pattern_values_match_and_are_all_different(pattern: str) -> None:
     values = [patterns.value(pattern, n) for n in sample]
     assert all(re.search(pattern, v) for v in values)
     assert len(set(values)) == len(values)
+
+
+# Shapes from published schemas, as the embedded server's pg_get_constraintdef prints them
+# (tests/projects/seed_check_shapes holds each one in a table the seed must fill).
+
+
+def test_case_insensitive_regex_match_and_non_match() -> None:
+    found = alternatives(parse("CHECK (((handle)::text ~* '^[a-z]{3}-[0-9]{3}$'::text))"))
+    assert found == [[Atom(Ref("handle"), "~*", "^[a-z]{3}-[0-9]{3}$")]]
+    found = alternatives(parse("CHECK ((nickname !~* '^(admin|root)$'::text))"))
+    assert found == [[Atom(Ref("nickname"), "!~*", "^(admin|root)$")]]
+    assert alternatives(parse("CHECK ((NOT (nickname !~* '^x'::text)))")) == [[Atom(Ref("nickname"), "~*", "^x")]]
+
+
+def test_ilike_and_not_ilike_are_case_insensitive_anchored_regexes() -> None:
+    found = alternatives(parse("CHECK ((display_name ~~* 'member %'::text))"))
+    assert found == [[Atom(Ref("display_name"), "~*", "^member\\ .*$")]]
+    assert alternatives(parse("CHECK ((bio !~~* '%http%'::text))")) == [[Atom(Ref("bio"), "!~*", "^.*http.*$")]]
+
+
+def test_null_tests_compared_as_booleans() -> None:
+    exactly_one = alternatives(parse("CHECK (((email IS NULL) <> (phone IS NULL)))"))
+    assert exactly_one == [[Atom(Ref("email"), "null"), Atom(Ref("phone"), "notnull")],
+                           [Atom(Ref("email"), "notnull"), Atom(Ref("phone"), "null")]]
+    both_or_neither = alternatives(parse("CHECK (((street IS NULL) = (city IS NULL)))"))
+    assert both_or_neither == [[Atom(Ref("street"), "null"), Atom(Ref("city"), "null")],
+                               [Atom(Ref("street"), "notnull"), Atom(Ref("city"), "notnull")]]
+
+
+def test_a_boolean_column_is_a_predicate() -> None:
+    found = alternatives(parse(
+        "CHECK (((is_banned AND (ban_reason IS NOT NULL)) OR ((NOT is_banned) AND (ban_reason IS NULL))))"))
+    assert found == [[Atom(Ref("is_banned"), "=", True), Atom(Ref("ban_reason"), "notnull")],
+                     [Atom(Ref("is_banned"), "<>", True), Atom(Ref("ban_reason"), "null")]]
+    assert alternatives(parse("CHECK (((NOT is_banned) OR (ban_reason IS NOT NULL)))")) == [
+        [Atom(Ref("is_banned"), "<>", True)], [Atom(Ref("ban_reason"), "notnull")]]
+
+
+@pytest.mark.parametrize("text", [
+    "CHECK ((((type)::text = 'dispute'::text) = (dispute_id IS NOT NULL)))",
+    "CHECK (((dispute_id IS NOT NULL) = ((type)::text = 'dispute'::text)))",
+])
+def test_predicates_compared_as_booleans(text: str) -> None:
+    found = [sorted(alt, key=lambda a: a.left.column) for alt in alternatives(parse(text))]
+    assert found == [[Atom(Ref("dispute_id"), "notnull"), Atom(Ref("type"), "=", "dispute")],
+                     [Atom(Ref("dispute_id"), "null"), Atom(Ref("type"), "<>", "dispute")]]
+
+
+def test_a_boolean_column_compared_with_a_predicate() -> None:
+    verified = [[Atom(Ref("is_verified"), "=", True), Atom(Ref("verified_at"), "notnull")],
+                [Atom(Ref("is_verified"), "<>", True), Atom(Ref("verified_at"), "null")]]
+    assert alternatives(parse("CHECK ((is_verified = (verified_at IS NOT NULL)))")) == verified
+    swapped = alternatives(parse("CHECK (((verified_at IS NOT NULL) = is_verified))"))
+    assert [list(reversed(alt)) for alt in swapped] == verified
+    crossed = alternatives(parse("CHECK ((((type)::text = 'refund'::text) <> (amount_cents >= 0)))"))
+    assert crossed == [[Atom(Ref("type"), "=", "refund"), Atom(Ref("amount_cents"), "<", 0)],
+                       [Atom(Ref("type"), "<>", "refund"), Atom(Ref("amount_cents"), ">=", 0)]]
+    assert alternatives(parse("CHECK ((NOT ((a IS NULL) = (b IS NULL))))")) == alternatives(
+        parse("CHECK (((a IS NULL) <> (b IS NULL)))"))
+    assert alternatives(parse("CHECK (((a IS NULL) = false))")) == [[Atom(Ref("a"), "notnull")]]
+    assert alternatives(parse("CHECK (((b IS NOT NULL) <> true))")) == [[Atom(Ref("b"), "null")]]
+
+
+def test_constants_and_casts_in_parentheses_are_still_operands() -> None:
+    assert alternatives(parse("CHECK (((flag)::integer = 1))")) == [[Atom(Ref("flag"), "=", 1)]]
+    assert alternatives(parse("CHECK ((is_active = true))")) == [[Atom(Ref("is_active"), "=", True)]]
+    assert alternatives(parse("CHECK ((price > (0)::numeric))")) == [[Atom(Ref("price"), ">", 0)]]
+
+
+def test_json_typeof_names_the_kind_of_json_value() -> None:
+    assert alternatives(parse("CHECK ((jsonb_typeof(tags) = 'array'::text))")) == [
+        [Atom(Ref("tags", "json_type"), "=", "array")]]
+    assert alternatives(parse("CHECK ((json_typeof(settings) = 'object'::text))")) == [
+        [Atom(Ref("settings", "json_type"), "=", "object")]]
+    assert alternatives(parse("CHECK ((jsonb_typeof(doc) = ANY (ARRAY['object'::text, 'array'::text])))")) == [
+        [Atom(Ref("doc", "json_type"), "in", ("object", "array"))]]
+
+
+def _column(name: str, base: str, not_null: bool = False) -> Column:
+    category = {"text": "S", "bool": "B", "jsonb": "U", "json": "U", "int4": "N"}[base]
+    return Column(name, base, base, category, None, None, None, (), not_null, None, "", "", None, ())
+
+
+def _table(columns: list[Column], *definitions: str) -> Table:
+    checks = tuple(Constraint(f"check_{n}", "c", d, ()) for n, d in enumerate(definitions))
+    return Table("t", tuple(columns), checks, ())
+
+
+def test_listed_values_meet_a_case_insensitive_pattern_ignoring_case() -> None:
+    table = _table([_column("role", "text", True), _column("team", "text", True)],
+                   "CHECK (((role = ANY (ARRAY['Owner'::text, 'EDITOR'::text, 'viewer'::text])) AND (role ~* '^[a-z]+$'::text)))",
+                   "CHECK (((team = ANY (ARRAY['Core'::text, 'Web'::text])) AND (team !~~* 'core'::text)))")
+    solved, _ = solve_checks(table)
+    assert solved["role"].choices == ("Owner", "EDITOR", "viewer")
+    assert solved["team"].choices == ("Web",)
+
+
+def test_an_alternative_needing_a_not_null_column_null_is_passed_over() -> None:
+    table = _table([_column("email", "text", True), _column("phone", "text")],
+                   "CHECK (((email IS NULL) <> (phone IS NULL)))")
+    solved, _ = solve_checks(table)
+    assert solved["email"].not_null and solved["phone"].null
+
+
+def test_json_typeof_becomes_the_kind_the_generator_makes() -> None:
+    table = _table([_column("tags", "jsonb", True), _column("doc", "jsonb", True)],
+                   "CHECK ((jsonb_typeof(tags) = 'array'::text))",
+                   "CHECK ((jsonb_typeof(doc) <> ALL (ARRAY['object'::text, 'array'::text])))")
+    solved, _ = solve_checks(table)
+    assert solved["tags"].json_type == "array"
+    assert solved["doc"].json_type not in (None, "object", "array")
+    assert domains.json_value({"tags": 7}, "array") == [{"tags": 7}]
+    assert {type(domains.json_value({"d": 7}, kind)) for kind in domains.JSON_KINDS} == {dict, list, str, int, bool, type(None)}
