@@ -176,6 +176,15 @@ _SEED = [
         "CONSTRAINT bookings_period CHECK ((starts_at < ends_at)),",
         "CONSTRAINT bookings_walk_in_no_deposit CHECK ((NOT ((channel = 'walk-in'::text) AND (deposit_cents > 0))))",
     )),
+    FixtureProject("seed_references", "c5e9a1d3f7b2", (
+        "FOREIGN KEY (tenant_id, fingerprint) REFERENCES public.alerts(tenant_id, fingerprint);",
+        "ADD CONSTRAINT alert_events_tenant_id_fkey FOREIGN KEY (tenant_id) REFERENCES public.tenants(id);",
+        "CONSTRAINT subscriptions_one_owner CHECK ((((user_id IS NOT NULL) AND (team_id IS NULL)) OR ((user_id IS NULL) AND (team_id IS NOT NULL))))",
+        "FOREIGN KEY (id, kind) REFERENCES public.items(id, kind);",
+        "CONSTRAINT posts_kind_check CHECK ((kind = 'post'::text))",
+        "deliveries jsonb[] NOT NULL,",
+        "end_time timestamp with time zone NOT NULL,",
+    )),
     FixtureProject("seed_check_shapes", "a61f3c8e0d92", (
         "CONSTRAINT handles_handle_format CHECK (((handle)::text ~* '^[a-z]{3}-[0-9]{3}$'::text)),",
         "CONSTRAINT handles_nickname_reserved CHECK ((nickname !~* '^(admin|root)$'::text)),",

@@ -120,6 +120,8 @@ class At:
             values = column_text(self.table.name, rule, self.seed, self.rows)
         if rule.null_fraction:
             values = [NULL if n else v for n, v in zip(self._nulls(rule).tolist(), values)]
+        if rule.null_arms:
+            values = [NULL if n else v for n, v in zip(self._arm_nulls(rule).tolist(), values)]
         self._texts[rule.column] = values
         return values
 
@@ -168,10 +170,19 @@ class At:
         cut = np.uint64(int(rule.null_fraction * 1_000_000))
         return (draws(self.seed, self.rows, self.table.name, rule.column, "null") % np.uint64(1_000_000)) < cut
 
+    def _arm_nulls(self, rule: Rule) -> np.ndarray:
+        """Rows whose alternative of the CHECK `rule.arc` needs this column NULL; every column of the
+        CHECK draws the same alternative for a row."""
+        arm = (draws(self.seed, self.rows, self.table.name, rule.arc, "arm") % np.uint64(rule.arms)).astype(np.int64)
+        return np.isin(arm, np.asarray(rule.null_arms, dtype=np.int64))
+
     def _reference(self, rule: Rule) -> list[str]:
         plan, rows = self.evaluation.plan, self.rows
         parent = plan.table(rule.ref_table or "")
         size = parent.kept or parent.count
+        period, slots = rule.ref_period, np.asarray(rule.ref_slots, dtype=np.int64)
+        if period:  # a polymorphic key: pick among the parent rows of the allowed kinds
+            size = (size // period) * len(slots) + int((slots < size % period).sum())
         mode = rule.ref_mode
         if mode == "one":
             picks = rows.astype(np.int64)
@@ -184,6 +195,8 @@ class At:
                 picks = np.where(rows > 0, (bits % np.maximum(rows, 1).astype(np.uint64)).astype(np.int64), 0)
             else:
                 picks = (bits % np.uint64(size)).astype(np.int64)
+        if period:  # the n-th allowed parent row: slots are sorted, whole periods first
+            picks = (picks // len(slots)) * period + slots[picks % len(slots)]
         if parent.kept:
             column = parent.existing[rule.ref_column or ""]
             values = copy_escaped([column[int(p) % len(column)] for p in picks.tolist()])

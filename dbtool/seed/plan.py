@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import re
 import hashlib
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from dbtool.catalog import Column, Table
+from dbtool.catalog import Column, Constraint, Table
+from dbtool.seed import checks
 from dbtool.seed.checks import Unsupported
 from dbtool.seed.domains import NUMERIC_KINDS, Domain, raw, scale_of, solve_checks
 from dbtool.seed.profiles import ColumnOverride
@@ -23,6 +25,15 @@ INTEGER_BOUNDS = {"int2": (-(2**15), 2**15 - 1), "int4": (-(2**31), 2**31 - 1), 
 TEXT_TYPES = {"text", "varchar", "bpchar", "citext", "name"}
 OTHER_KINDS = {"bool": "boolean", "uuid": "uuid", "json": "json", "jsonb": "json", "bytea": "bytea", "inet": "inet",
                "cidr": "inet"}
+JSON_TYPES = {"json", "jsonb"}
+ORDERED_KINDS = {"integer", "decimal", "date", "timestamp", "time"}
+# Columns that come in this order by their names alone (no CHECK says so): the second follows the first.
+ORDERED_PAIRS: tuple[tuple[str, str], ...] = (
+    ("created_at", "updated_at"), ("start", "end"), ("start_time", "end_time"), ("starts_at", "ends_at"),
+    ("start_date", "end_date"), ("valid_from", "valid_to"), ("valid_from", "valid_until"), ("opened_at", "closed_at"),
+    ("begins_at", "ends_at"),
+)
+MAX_CYCLE = 1000  # a weighted discriminator repeats its values in a period of at most this many rows
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,26 @@ class Rule:
     sources: tuple[tuple[int, str], ...] = ()  # total: the columns it adds (+1) and subtracts (-1)
     op: str = ""  # derived: how it follows (<, <=, >, >=, =, <>)
     timezone: bool = False
+    cycle: tuple[int, ...] = ()  # listed values picked by row % len(cycle), so polymorphic children find a kind
+    ref_slots: tuple[int, ...] = ()  # reference: parent rows r with r % ref_period in ref_slots (the kinds allowed)
+    ref_period: int = 0
+    arc: str = ""  # a CHECK of IS [NOT] NULL alternatives: each row picks one of `arms` by (seed, table, arc, row)
+    arms: int = 0
+    null_arms: tuple[int, ...] = ()  # the alternatives that need this column NULL
+
+    @property
+    def listed(self) -> tuple[object, ...] | None:
+        """The values a column of listed values (enum, CHECK IN) picks from, in the order it indexes them."""
+        if self.kind == "enum":
+            return self.labels
+        choices = self.domain.choices
+        if choices is None or self.kind == "boolean":
+            return None
+        if self.kind == "text" and self.text_kind == "choice":
+            return tuple(str(c) for c in choices) if self.weights else tuple(sorted(str(c) for c in choices))
+        if self.kind in ("integer", "decimal", "date", "timestamp", "time", "interval"):
+            return tuple(choices) if self.weights else tuple(sorted(choices))  # type: ignore[type-var]
+        return None
 
 
 @dataclass(frozen=True)
@@ -128,6 +159,7 @@ def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, s
         overrides = {c: o for (t, c), o in columns.items() if t == table.name}
         planned[table.name] = _plan_table(table, wanted, overrides, hooks.get(table.name)) if wanted else TablePlan(table.name, 0)
     by_name = {t.name: t for t in tables}
+    _cycle_discriminators(tables, planned)
     changed = True
     while changed:  # a table whose NOT NULL foreign key points at a table that gets no rows gets none either
         changed = False
@@ -135,7 +167,7 @@ def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, s
             if not tp.generated:
                 continue
             per = per_table.get(name)
-            updated = _resolve_references(tp, by_name[name], planned, per if isinstance(per, tuple) else None)
+            updated = _resolve_references(tp, by_name[name], planned, per if isinstance(per, tuple) else None, by_name)
             if updated != tp:
                 planned[name], changed = updated, True
     return Plan(tuple(planned[t.name] for t in tables))
@@ -163,6 +195,9 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
     for column in table.columns:
         if column.generated:
             continue
+        if column.element in JSON_TYPES and column.category == "A" and column.not_null and column.default \
+                and column.name not in hooked:
+            continue  # no generator for arrays of JSON: COPY leaves the column out, the server default fills it
         domain = domains.get(column.name, Domain())
         if column.not_null:
             domain.not_null = True
@@ -209,7 +244,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
         if limit is not None:
             cap = min(cap, limit)
     rules = [replace(r, parts=embedded[r.column]) if r.kind == "json" and r.column in embedded else r for r in rules]
-    return TablePlan(table.name, max(cap, 0), _updated_after_created(table, rules), hook=spec, hook_slots=slots)
+    return TablePlan(table.name, max(cap, 0), _ordered_by_name(rules), hook=spec, hook_slots=slots)
 
 
 def _overridden(table: Table, column: Column, domain: Domain, unique: bool, override: ColumnOverride) -> Rule | None:
@@ -251,13 +286,21 @@ def _tighten(source: Domain, derived: Domain, op: str) -> None:
         source.lo = derived.lo + gap if source.lo is None else max(source.lo, derived.lo + gap)
 
 
-def _updated_after_created(table: Table, rules: list[Rule]) -> tuple[Rule, ...]:
-    """created_at <= updated_at when a table has both and no CHECK says otherwise."""
+def _ordered_by_name(rules: list[Rule]) -> tuple[Rule, ...]:
+    """created_at <= updated_at, start <= end, ... (ORDERED_PAIRS) when a table has both and no CHECK
+    already relates them: the second follows the first."""
     by_name = {r.column: r for r in rules}
-    created, updated = by_name.get("created_at"), by_name.get("updated_at")
-    if created and updated and created.kind == updated.kind == "timestamp" and not updated.domain.choices:
-        by_name["updated_at"] = replace(updated, kind="derived", why="not before created_at", source="created_at",
-                                        op="<=", text_kind="timestamp")
+    for first, then in ORDERED_PAIRS:
+        source, follower = by_name.get(first), by_name.get(then)
+        if not source or not follower or source.kind != follower.kind or source.kind not in ORDERED_KINDS:
+            continue
+        d, s = follower.domain, source.domain
+        # derive() clamps into the follower's own bounds: they must not cut below the source's values.
+        if follower.unique or follower.scale != source.scale or d.choices is not None or d.modulus or d.excluded \
+                or s.choices is not None or (d.hi is not None and (s.hi is None or d.hi < s.hi)):
+            continue
+        by_name[then] = replace(follower, kind="derived", why=f"not before {first}", source=first, op="<=",
+                                text_kind=source.kind)
     return tuple(by_name[r.column] for r in rules)
 
 
@@ -302,6 +345,9 @@ def _column_rule(table: Table, column: Column, domain: Domain, unique: bool) -> 
         return Rule(column.name, "null", "a CHECK alternative needs it NULL", domain), None
     if column.category == "A":
         element = NUMERIC_KINDS.get(column.element or "") or ("text" if (column.element or "") in TEXT_TYPES else None)
+        if column.element in JSON_TYPES and (column.not_null or domain.not_null) and domain.choices is None \
+                and not domain.pattern:
+            return Rule(column.name, "array", f"{column.type}: NOT NULL, no default: empty", domain, element="json"), None
         if element not in ("integer", "text") or domain.choices is not None or domain.pattern:
             return _null_or_unsupported(column, domain, f"arrays of {column.element}")
         return Rule(column.name, "array", f"{column.type}: a few {element} values", domain, element=element), None
@@ -493,7 +539,8 @@ def _restricted(domain: Domain) -> bool:
                 or domain.excluded or domain.pattern or domain.anti_patterns or domain.min_length or domain.max_length)
 
 
-def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePlan], per: tuple[int, str] | None) -> TablePlan:
+def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePlan], per: tuple[int, str] | None,
+                        tables: dict[str, Table]) -> TablePlan:
     """Point each foreign key column at its parent's rule (N rows per parent row of a table counted
     so); cap or skip the table when parents fall short. Columns a hook sets keep the hook."""
     rules = {r.column: r for r in tp.rules}
@@ -501,8 +548,16 @@ def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePla
     keys = [k for k in table.of_kind("f")]
     unique_sets = [set(k.columns) for k in table.constraints if k.kind in ("p", "u")]
     unique_sets += [set(i.columns) for i in table.unique_indexes if "" not in i.columns]
-    grid_keys = [k for k in keys if any(set(k.columns) < s or set(k.columns) == s for s in unique_sets)]
-    for key in keys:
+    absorbed, reason = _overlaps(table, keys, tables)
+    if reason:
+        return replace(tp, count=0, rules=(), skipped=reason)
+    arcs = _arcs(table, {c for k in keys for c in k.columns})
+    arc_columns = {c for _, alternatives in arcs for alt in alternatives for c in alt}
+    grid_keys = [k for k in keys if k.name not in absorbed and any(set(k.columns) <= s for s in unique_sets)]
+    sizes: dict[str, int] = {}  # parent rows a key may point at
+    # A key whose columns another key holds takes them from that key's parent row: resolved last, it
+    # only says whether its own parent has rows.
+    for key in sorted(keys, key=lambda k: k.name in absorbed):
         parent = planned.get(key.ref_table or "")
         nullable = not any(table.column(c).not_null for c in key.columns)
         other_schema = key.ref_schema not in (None, "") and parent is None
@@ -515,15 +570,28 @@ def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePla
                     rules[c] = Rule(c, "null", f"foreign key to {key.ref_table}, which gets no rows", rules[c].domain)
                 continue
             return replace(tp, count=0, rules=(), skipped=f"it needs rows in {key.ref_table} (foreign key {key.name})")
+        if key.name in absorbed:
+            continue
         if parent and parent.kept and any(c not in parent.existing for c in key.ref_columns):
             return replace(tp, count=0, rules=(), skipped=f"foreign key {key.name} points at columns of {key.ref_table} dbtool did not read")
         if all(rules[c].kind == "hook" for c in key.columns):
             continue
+        slots: tuple[int, tuple[int, ...], int] | None = None
         limited = [c for c in key.columns if _restricted(rules[c].domain)]
-        if limited and not (parent and parent.kept):
-            return replace(tp, count=0, rules=(), skipped=(
-                f"a CHECK on {', '.join(limited)} limits which rows of {key.ref_table} foreign key {key.name} may "
-                f"point at (a polymorphic reference); set tables.{table.name} = 0 in the profile to leave it empty"))
+        if limited:
+            assert parent is not None
+            slots = _slots(key, limited, rules, parent, parent_rows)
+            if slots is None:
+                return replace(tp, count=0, rules=(), skipped=(
+                    f"a CHECK on {', '.join(limited)} limits which rows of {key.ref_table} foreign key {key.name} may "
+                    f"point at (a polymorphic reference), and dbtool cannot tell which rows those are; "
+                    f"set tables.{table.name} = 0 in the profile to leave it empty"))
+            if slots[2] == 0:
+                return replace(tp, count=0, rules=(), skipped=(
+                    f"no row of {key.ref_table} has the {', '.join(limited)} a CHECK allows (foreign key {key.name}); "
+                    f"give {key.ref_table} more rows, or set tables.{table.name} = 0 in the profile"))
+            parent_rows = slots[2]
+        sizes[key.name] = parent_rows
         mode = "self" if key.ref_table == table.name else "many"
         if per is not None and per[1] == key.ref_table and mode == "many":
             mode = "per"
@@ -533,10 +601,19 @@ def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePla
             mode = "one"
             count = min(count, parent_rows)
         for c, ref in zip(key.columns, key.ref_columns):
+            if rules[c].domain.null and c not in arc_columns and not table.column(c).not_null:
+                rules[c] = Rule(c, "null", "a CHECK alternative needs it NULL", rules[c].domain)
+                continue
             shown = f"{per[0]} rows each" if mode == "per" and per else mode
+            shown += f", the {parent_rows} rows a CHECK on {', '.join(limited)} allows" if slots else ""
             rules[c] = Rule(c, "reference", f"foreign key {key.name} -> {key.ref_table}.{ref} ({shown})", rules[c].domain,
                             ref_table=key.ref_table, ref_column=ref, ref_group=key.name, ref_mode=mode,
-                            grid=(per[0], parent_rows) if mode == "per" and per else (1, 1))
+                            grid=(per[0], parent_rows) if mode == "per" and per else (1, 1),
+                            ref_period=slots[0] if slots else 0, ref_slots=slots[1] if slots else ())
+    for name, alternatives in arcs:
+        reason = _pick_arms(rules, table, name, alternatives)
+        if reason:
+            return replace(tp, count=0, rules=(), skipped=reason)
     # A unique key made only of foreign keys (a link table): enumerate parent combinations.
     for s in unique_sets:
         members = [k for k in grid_keys if set(k.columns) <= s]
@@ -546,11 +623,151 @@ def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePla
             continue
         stride = 1
         for k in members:
-            parent = planned[k.ref_table or ""]
-            size = parent.kept or parent.count
+            size = sizes[k.name]
             for c in k.columns:
                 rules[c] = replace(rules[c], ref_mode="grid", grid=(stride, size))
             stride *= size
         count = min(count, stride)
     rules_tuple = tuple(rules[r.column] for r in tp.rules)
     return replace(tp, count=count, rules=rules_tuple)
+
+
+def _overlaps(table: Table, keys: list[Constraint], tables: dict[str, Table]) -> tuple[set[str], str | None]:
+    """Foreign keys that share columns (tenant_id in tenant_id -> tenants and (tenant_id, fingerprint) ->
+    alerts): the widest one picks the parent row, and each narrower one must hold through it.
+    Returns the narrower keys' names, or why the table cannot be generated."""
+    absorbed: set[str] = set()
+    for key in keys:
+        wider = [k for k in keys if k is not key and set(k.columns) & set(key.columns)]
+        if not wider:
+            continue
+        widest = min([key, *wider], key=lambda k: (-len(k.columns), k.name))
+        if widest is key:
+            continue
+        if not set(key.columns) <= set(widest.columns):
+            return absorbed, (f"foreign keys {widest.name} and {key.name} share {', '.join(sorted(set(key.columns) & set(widest.columns)))} "
+                              f"but each has columns of its own, so one parent row of each may not agree; set "
+                              f"tables.{table.name} = 0 in the profile, or set them with a hook (hooks.{table.name})")
+        if not _implied(key, widest, tables):
+            return absorbed, (f"foreign key {key.name} shares its columns with {widest.name}, and no foreign key of "
+                              f"{widest.ref_table} makes a row of it satisfy both; set tables.{table.name} = 0 in the "
+                              f"profile, or set them with a hook (hooks.{table.name})")
+        absorbed.add(key.name)
+    return absorbed, None
+
+
+def _implied(narrow: Constraint, wide: Constraint, tables: dict[str, Table]) -> bool:
+    """True when any row of `wide`'s parent satisfies `narrow` with the columns they share: the same
+    parent columns, or a foreign key of that parent onto the same columns `narrow` references."""
+    to_parent = dict(zip(wide.columns, wide.ref_columns))
+    wanted = {(to_parent[c], r) for c, r in zip(narrow.columns, narrow.ref_columns)}
+    if (narrow.ref_table, narrow.ref_schema) == (wide.ref_table, wide.ref_schema) and all(p == r for p, r in wanted):
+        return True
+    parent = tables.get(wide.ref_table or "")
+    return parent is not None and (wide.ref_schema or "") == (narrow.ref_schema or "") and any(
+        k.ref_table == narrow.ref_table and set(zip(k.columns, k.ref_columns)) == wanted for k in parent.of_kind("f"))
+
+
+def _cycle_discriminators(tables: list[Table], planned: dict[str, TablePlan]) -> None:
+    """A listed column (kind IN (...)) that a polymorphic foreign key reads under a CHECK of its own
+    repeats its values row by row, so that the child knows which parent rows hold each value."""
+    for table in tables:
+        tp = planned[table.name]
+        if not tp.generated:
+            continue
+        for key in table.of_kind("f"):
+            parent = planned.get(key.ref_table or "")
+            if parent is None or not parent.generated or key.ref_table == table.name:
+                continue
+            limited = [(c, ref) for c, ref in zip(key.columns, key.ref_columns)
+                       if any(r.column == c and r.kind != "hook" and _restricted(r.domain) for r in tp.rules)]
+            for c, ref in limited[:1] if len(limited) == 1 else []:
+                target = next((r for r in parent.rules if r.column == ref), None)
+                if target is None or target.cycle or target.listed is None:
+                    continue
+                parent = replace(parent, rules=tuple(replace(r, cycle=_cycle(r)) if r is target else r for r in parent.rules))
+                planned[parent.name] = parent
+
+
+def _cycle(rule: Rule) -> tuple[int, ...]:
+    """Indexes into the listed values, one per row of a period: each once, or as often as its weight."""
+    size = len(rule.listed or ())
+    if rule.weights and len(rule.weights) == size:
+        common = math.gcd(*rule.weights) or 1
+        parts = [w // common for w in rule.weights]
+        if sum(parts) <= MAX_CYCLE:
+            return tuple(i for i, w in enumerate(parts) for _ in range(w))
+    return tuple(range(size))
+
+
+def _slots(key: Constraint, limited: list[str], rules: dict[str, Rule], parent: TablePlan,
+           parent_rows: int) -> tuple[int, tuple[int, ...], int] | None:
+    """For a polymorphic key, the parent rows whose discriminator a CHECK of the child allows, as
+    (period, allowed residues, how many of the parent's rows): None when dbtool cannot tell."""
+    if len(limited) != 1:
+        return None
+    column = limited[0]
+    domain = rules[column].domain
+    if domain.lo is not None or domain.hi is not None or domain.modulus or domain.pattern or domain.anti_patterns \
+            or domain.min_length or domain.max_length:
+        return None
+    ref = dict(zip(key.columns, key.ref_columns))[column]
+    allowed = {str(v) for v in domain.choices} if domain.choices is not None else None
+    excluded = {str(v) for v in domain.excluded}
+
+    def fits(value: object) -> bool:
+        return (allowed is None or str(value) in allowed) and str(value) not in excluded
+
+    if parent.kept:
+        values: tuple[object, ...] = parent.existing.get(ref, ())
+        period, slots = len(values), tuple(i for i, v in enumerate(values) if fits(v))
+    else:
+        target = next((r for r in parent.rules if r.column == ref), None)
+        if target is None or not target.cycle or target.listed is None:
+            return None
+        listed = target.listed
+        period, slots = len(target.cycle), tuple(i for i, k in enumerate(target.cycle) if fits(listed[k]))
+    if not period:
+        return None
+    found = (parent_rows // period) * len(slots) + sum(1 for s in slots if s < parent_rows % period)
+    return period, slots, found
+
+
+def _arcs(table: Table, fk_columns: set[str]) -> list[tuple[str, list[dict[str, bool]]]]:
+    """CHECKs made only of IS [NOT] NULL on foreign key columns no other CHECK reads (an exclusive
+    arc): (name, its consistent alternatives as column -> must be NULL)."""
+    found = []
+    constraints = table.of_kind("c")
+    for k in constraints:
+        if not k.columns or not set(k.columns) <= fk_columns:
+            continue
+        # A column another CHECK also reads is left to solve_checks' one alternative for the whole table.
+        if any(set(o.columns) & set(k.columns) for o in constraints if o is not k) \
+                or any(table.column(c).domain_checks for c in k.columns):
+            continue
+        try:
+            alternatives = checks.alternatives(checks.parse(k.definition))
+        except Unsupported:
+            continue
+        if all(a.op in ("null", "notnull") and a.left.function is None for alt in alternatives for a in alt):
+            found.append((k.name, [{a.left.column: a.op == "null" for a in alt} for alt in alternatives
+                                   if len({a.left.column for a in alt}) == len({(a.left.column, a.op) for a in alt})]))
+    return found
+
+
+def _pick_arms(rules: dict[str, Rule], table: Table, name: str, alternatives: list[dict[str, bool]]) -> str | None:
+    """Each row takes one alternative of an arc CHECK its columns can meet; None, or why none can."""
+    columns = sorted({c for alt in alternatives for c in alt})
+    if any(rules[c].kind == "hook" for c in columns):
+        return None  # the hook's to meet
+    feasible = [alt for alt in alternatives if all(
+        not table.column(c).not_null if null else rules[c].kind == "reference" for c, null in alt.items())]
+    if not feasible:
+        return (f"no alternative of CHECK {name} fits: it needs {' or '.join(columns)} set, and their parents get no "
+                f"rows; set tables.{table.name} = 0 in the profile to leave it empty")
+    for c in columns:
+        if rules[c].kind == "reference":
+            nulls = tuple(i for i, alt in enumerate(feasible) if alt.get(c, False))
+            rules[c] = replace(rules[c], arc=name, arms=len(feasible), null_arms=nulls,
+                               why=f"{rules[c].why}; NULL in {len(nulls)} of the {len(feasible)} alternatives of CHECK {name}")
+    return None

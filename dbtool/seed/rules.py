@@ -89,7 +89,7 @@ def raw_values(rule: Rule, seed: int, table: str, rows: np.ndarray) -> np.ndarra
         likely_true = any(h in rule.column.lower() for h in ("active", "enabled", "visible", "verified"))
         return ((bits % np.uint64(10)) < np.uint64(8)).astype(np.int64) if likely_true else (bits & np.uint64(1)).astype(np.int64)
     if d.choices is not None:
-        choices = np.array(d.choices if rule.weights else sorted(d.choices), dtype=object)  # type: ignore[type-var]
+        choices = np.array(rule.listed, dtype=object)
         return choices[_choice(rule, seed, table, rows, len(choices))]
     assert d.lo is not None and d.hi is not None
     m, r = d.modulus or (1, 0)
@@ -107,7 +107,10 @@ def raw_values(rule: Rule, seed: int, table: str, rows: np.ndarray) -> np.ndarra
 
 
 def _choice(rule: Rule, seed: int, table: str, rows: np.ndarray, size: int) -> np.ndarray:
-    """Which listed value each row takes: a bijection when unique, weighted when the profile says so."""
+    """Which listed value each row takes: a bijection when unique, weighted when the profile says so,
+    in turn when polymorphic children pick parent rows by it."""
+    if rule.cycle:
+        return np.asarray(rule.cycle, dtype=np.int64)[rows.astype(np.int64) % len(rule.cycle)]
     if rule.unique:
         return np.asarray(permute(rows, size, key32(table, rule.column)), dtype=np.int64)
     return pick(draws(seed, rows, table, rule.column), size, rule.weights)
@@ -184,6 +187,8 @@ def column_text(table: str, rule: Rule, seed: int, rows: np.ndarray) -> list[str
         n = rows if rule.unique else draws(seed, rows, table, rule.column) % np.uint64(1 << 24)
         return [f"10.{v >> 16 & 255}.{v >> 8 & 255}.{v & 255}" for v in np.asarray(n, dtype=np.int64).tolist()]
     if kind == "array":
+        if rule.element == "json":  # nothing to say about the documents: an empty array
+            return ["{}"] * len(rows)
         sizes = draws(seed, rows, table, rule.column, "size") % np.uint64(3) + np.uint64(1)
         values = draws(seed, rows, table, rule.column) % np.uint64(100)
         if rule.element == "integer":
@@ -206,7 +211,7 @@ def _uuids(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
 def _texts(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str]:
     d = rule.domain
     if rule.text_kind == "choice":
-        choices = [str(c) for c in d.choices or ()] if rule.weights else sorted(str(c) for c in d.choices or ())
+        choices = [str(c) for c in rule.listed or ()]
         values = [choices[int(p)] for p in _choice(rule, seed, table, rows, len(choices)).tolist()]
     elif rule.text_kind == "pattern":
         cap = patterns.capacity(d.pattern or "")
