@@ -394,6 +394,8 @@ def alternatives(node: Node, negate: bool = False) -> list[list[Atom]]:
         return alternatives(("or", [("and", [p, q]), ("and", [("not", p), ("not", q)])]))
     if kind == "atom":
         atom: Atom = node[1]
+        if negate and atom.op not in NEGATED:  # NOT (x % 20 = 12): no generator for "every remainder but one"
+            raise Unsupported(f"NOT of a {'modulo' if atom.op == 'mod' else atom.op} comparison")
         return [[Atom(atom.left, NEGATED[atom.op], atom.right)]] if negate else [[atom]]
     parts = [alternatives(child, negate) for child in node[1]]
     is_and = (kind == "and") != negate  # De Morgan

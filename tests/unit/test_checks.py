@@ -158,3 +158,8 @@ def test_json_typeof_becomes_the_kind_the_generator_makes() -> None:
     assert solved["doc"].json_type not in (None, "object", "array")
     assert domains.json_value({"tags": 7}, "array") == [{"tags": 7}]
     assert {type(domains.json_value({"d": 7}, kind)) for kind in domains.JSON_KINDS} == {dict, list, str, int, bool, type(None)}
+
+
+def test_a_negated_modulo_is_unsupported_not_a_crash() -> None:
+    with pytest.raises(Unsupported, match="NOT of a modulo"):
+        alternatives(parse("CHECK ((NOT ((quantity % 20) = 12)))"))
