@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 # Bump whenever the same (seed, profile, scale) would produce different rows: it is recorded in
 # dbtool_meta and hashed into the digest, so old and new data are never mistaken for each other.
-GENERATOR_VERSION = 2
+GENERATOR_VERSION = 3
 MAX_SCALE = 5_000
 
 

@@ -22,8 +22,8 @@ from tests.helpers import dbtool, example_rows, invariant_violations, last_diges
 # Content digests at seed 42 (dbtool_meta.digest). A change means the seeded data changed:
 # bump GENERATOR_VERSION and update these deliberately.
 GOLDEN_DIGESTS = {
-    "ci": "184ebbbb163ad1e75e5e37495ecb3d44cec7c4032fb63af43714414abdd18b87",
-    "dev": "4114ecbe50ec521a4b9846eca82457a90305c175c2c27a0a08a744f8683ae222",
+    "ci": "c614d4629723e100927f42f62ac0ccdceeab3718fb3809a25b7a638acfaebcb6",
+    "dev": "ebeaa6b527ab830a30524824340d648ef8466b14c7a59ac428ad18257076987f",
 }
 
 
