@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import psycopg
 from psycopg import sql
+from psycopg.pq import TransactionStatus
 
 logger = logging.getLogger(__name__)
 
@@ -114,34 +115,61 @@ def lock_statement(schema: str, objects: list[SchemaObject]) -> sql.Composable:
 
 
 # Keys and plain indexes of the given tables, and every foreign key from or to them, with their exact
-# definitions, in the order they are re-created: keys first (foreign keys need them), foreign keys last.
+# definitions and the statements that restore their comments (none for no comment), in the order they
+# are re-created: keys first (foreign keys need them), foreign keys last. What its definition text
+# cannot bring back exactly stays in place during the load:
+# - partial and expression indexes: pg_get_indexdef's text may re-parse into a different tree (IN on a
+#   varchar column comes back as ARRAY[...::text]), so the index would differ from the migrated one;
+# - keys and indexes of partitioned tables and their partitions: the text says ON ONLY, which builds
+#   an invalid parent index without the partitions' ones;
+# - keys with storage options or a tablespace: pg_get_constraintdef prints neither;
+# - a table's CLUSTER and REPLICA IDENTITY index, and invalid indexes (re-created, they would be valid);
+# - a key a view depends on (a view grouping by a primary key).
+# A plain index's tablespace is appended to its definition. Cloned foreign keys (conparentid) go and
+# come back with the one on the partitioned table.
 DEFERRABLE_SQL = """
-SELECT 0, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
-FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid
-WHERE c.contype IN ('p', 'u') AND t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s)
-  -- a view grouping by a primary key depends on it: such a key stays in place during the load
+WITH loaded AS (
+  SELECT c.oid, c.relkind = 'p' OR c.relispartition AS partitioned FROM pg_class c
+  WHERE c.relnamespace = to_regnamespace(%(schema)s) AND c.relname = ANY(%(tables)s)
+)
+SELECT 0, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid),
+       array_remove(ARRAY[
+         format('COMMENT ON CONSTRAINT %%I ON %%s IS ', c.conname, c.conrelid::regclass) || quote_literal(obj_description(c.oid, 'pg_constraint')),
+         format('COMMENT ON INDEX %%s IS ', c.conindid::regclass) || quote_literal(obj_description(c.conindid, 'pg_class'))], NULL)
+FROM pg_constraint c JOIN loaded t ON t.oid = c.conrelid
+JOIN pg_index i ON i.indexrelid = c.conindid JOIN pg_class ic ON ic.oid = c.conindid
+WHERE c.contype IN ('p', 'u') AND NOT t.partitioned AND c.conparentid = 0
+  AND ic.reloptions IS NULL AND ic.reltablespace = 0 AND i.indisvalid AND NOT i.indisclustered AND NOT i.indisreplident
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.refclassid = 'pg_constraint'::regclass AND d.refobjid = c.oid
                   AND d.classid = 'pg_rewrite'::regclass)
 UNION ALL
-SELECT 1, t.oid::regclass::text, i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid)
-FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid
-WHERE t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s)
+SELECT 1, i.indrelid::regclass::text, i.indexrelid::regclass::text,
+       pg_get_indexdef(i.indexrelid) || coalesce(' TABLESPACE ' || quote_ident(ts.spcname), ''),
+       array_remove(ARRAY[
+         format('COMMENT ON INDEX %%s IS ', i.indexrelid::regclass) || quote_literal(obj_description(i.indexrelid, 'pg_class'))], NULL)
+FROM pg_index i JOIN loaded t ON t.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
+LEFT JOIN pg_tablespace ts ON ts.oid = ic.reltablespace
+WHERE NOT t.partitioned AND i.indpred IS NULL AND i.indexprs IS NULL
+  AND i.indisvalid AND NOT i.indisclustered AND NOT i.indisreplident
   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
 UNION ALL
-SELECT 2, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid)
-FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid JOIN pg_class r ON r.oid = c.confrelid
-WHERE c.contype = 'f'
-  AND ((t.relnamespace = to_regnamespace(%(schema)s) AND t.relname = ANY(%(tables)s))
-       -- tables dbtool does not load may point at the loaded ones: their keys go and come back too
-       OR (r.relnamespace = to_regnamespace(%(schema)s) AND r.relname = ANY(%(tables)s)))
+SELECT 2, c.conrelid::regclass::text, quote_ident(c.conname), pg_get_constraintdef(c.oid),
+       array_remove(ARRAY[
+         format('COMMENT ON CONSTRAINT %%I ON %%s IS ', c.conname, c.conrelid::regclass) || quote_literal(obj_description(c.oid, 'pg_constraint'))], NULL)
+FROM pg_constraint c
+WHERE c.contype = 'f' AND c.conparentid = 0
+  -- tables dbtool does not load may point at the loaded ones: their keys go and come back too
+  AND (c.conrelid IN (SELECT oid FROM loaded) OR c.confrelid IN (SELECT oid FROM loaded))
 ORDER BY 1, 2, 3
 """
 KEY, INDEX, FOREIGN_KEY = 0, 1, 2
 
 
 def saved_constraints(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> list[tuple[int, str, str, str]]:  # type: ignore[type-arg]
-    """(kind, table, name, definition) of the tables' keys, indexes and foreign keys, in re-creation order."""
-    return conn.execute(DEFERRABLE_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
+    """(kind, table, name, definition) of the tables' keys, indexes and foreign keys that the load may
+    drop, in re-creation order; a definition ends with the statements that restore its comments."""
+    rows = conn.execute(DEFERRABLE_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
+    return [(kind, table, name, "; ".join([definition, *comments])) for kind, table, name, definition, comments in rows]
 
 
 def drop_statement_of(kind: int, table: str, name: str) -> str:
@@ -150,7 +178,7 @@ def drop_statement_of(kind: int, table: str, name: str) -> str:
 
 
 def create_statement_of(kind: int, table: str, name: str, definition: str) -> str:
-    """The statement that re-creates one saved key, index or foreign key exactly."""
+    """The statement(s) that re-create one saved key, index or foreign key exactly, comments included."""
     return definition if kind == INDEX else f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
 
 
@@ -164,18 +192,75 @@ def deferred_constraints(conn: psycopg.Connection, schema: str, tables: Sequence
     return drops, creates
 
 
+# The user triggers (not the internal ones that check foreign keys) that fire when rows go into the
+# given tables: theirs and their partitions' (COPY into a partitioned table fires the partition's
+# clones), unless a migration disabled them. tgenabled says when each fires: O origin, A always, R replica.
+USER_TRIGGERS_SQL = """
+WITH RECURSIVE loaded AS (
+  SELECT c.oid FROM pg_class c WHERE c.relnamespace = to_regnamespace(%(schema)s) AND c.relname = ANY(%(tables)s)
+  UNION
+  SELECT i.inhrelid FROM pg_inherits i JOIN loaded l ON l.oid = i.inhparent
+  JOIN pg_class p ON p.oid = i.inhrelid AND p.relispartition
+)
+SELECT t.tgrelid::regclass::text, quote_ident(t.tgname), t.tgenabled
+FROM pg_trigger t JOIN loaded l ON l.oid = t.tgrelid
+WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
+ORDER BY 1, 2
+"""
+ENABLE_KEYWORDS = {"O": "ENABLE", "A": "ENABLE ALWAYS", "R": "ENABLE REPLICA"}
+
+
+def user_triggers(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
+    """(table, trigger, tgenabled) of the enabled user triggers that inserting into `tables` fires."""
+    return conn.execute(USER_TRIGGERS_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
+
+
+def disable_trigger_statements(triggers: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Statements that switch each trigger off; ONLY, since each partition's clone is listed itself."""
+    return [f"ALTER TABLE ONLY {table} DISABLE TRIGGER {name}" for table, name, _ in triggers]
+
+
+def enable_trigger_statements(triggers: Sequence[tuple[str, str, str]]) -> list[str]:
+    """Statements that switch each trigger back on exactly as it was (origin, ALWAYS or REPLICA)."""
+    return [f"ALTER TABLE ONLY {table} {ENABLE_KEYWORDS[state]} TRIGGER {name}" for table, name, state in triggers]
+
+
+def _enable_after_failure(conn: psycopg.Connection, triggers: Sequence[tuple[str, str, str]]) -> None:  # type: ignore[type-arg]
+    # A failed transaction can only roll back, which undoes the DISABLE with it; otherwise (an error
+    # raised in Python, or autocommit) switch them back on here, and never hide the original error.
+    if not triggers or conn.info.transaction_status == TransactionStatus.INERROR:
+        return
+    try:
+        conn.execute("; ".join(enable_trigger_statements(triggers)))
+    except psycopg.Error as exc:
+        logger.warning("could not enable %s triggers again after a failed load: %s", len(triggers), exc)
+
+
 @contextmanager
 def bulk_load(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> Iterator[None]:  # type: ignore[type-arg]
-    """Drop the tables' foreign keys, keys and indexes, yield for the COPY, then re-create them from
-    their saved definitions. Building indexes and validating keys once, set-based, after the load
-    is 2-3x faster than maintaining them row by row (pg_restore orders a restore the same way).
+    """Drop the tables' foreign keys, keys and indexes and disable their user triggers, yield for the
+    COPY, then enable the triggers and re-create the rest from their saved definitions.
+
+    Building indexes and validating keys once, set-based, after the load is 2-3x faster than
+    maintaining them row by row (pg_restore orders a restore the same way). Triggers are off as in
+    pg_dump's data-only restore: the generated rows are planned to satisfy the constraints themselves,
+    and a trigger that refuses direct inserts or reads rows not loaded yet must not fail the reset.
     Run inside the load's transaction: if a re-created constraint fails, everything rolls back."""
     drops, creates = deferred_constraints(conn, schema, tables)
-    if drops:
-        conn.execute("; ".join(drops))
-    yield
-    if creates:
-        conn.execute("; ".join(creates))
+    triggers = user_triggers(conn, schema, tables)
+    if triggers:
+        logger.info("disabled %s user triggers for the load: %s", len(triggers), ", ".join(t[1] for t in triggers))
+    before = drops + disable_trigger_statements(triggers)
+    if before:
+        conn.execute("; ".join(before))
+    try:
+        yield
+    except BaseException:
+        _enable_after_failure(conn, triggers)
+        raise
+    after = enable_trigger_statements(triggers) + creates
+    if after:
+        conn.execute("; ".join(after))
 
 
 def truncate(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> None:  # type: ignore[type-arg]

@@ -207,6 +207,48 @@ SEED_PROJECTS: dict[str, FixtureProject] = {p.name: p for p in _SEED}
 SEEDABLE = [p.name for p in _SEED if p.name != "seed_unsupported"]
 
 
+# Shapes that broke dbtool's bulk load (keys and indexes dropped and re-created around COPY, triggers,
+# sequences) on real histories; tests/integration/test_load_shapes.py holds the contract on them.
+# index_storage needs the tablespace FAST_TABLESPACE to exist (the test creates it in place).
+_LOAD_SHAPES = [
+    FixtureProject("load_shapes/triggers", "8c2e5b1d9a76", (
+        "CREATE TRIGGER ledger_entries_apply BEFORE INSERT ON public.ledger_entries FOR EACH ROW",
+        "CREATE TRIGGER ledger_entries_balanced AFTER INSERT ON public.ledger_entries FOR EACH STATEMENT",
+        "CREATE CONSTRAINT TRIGGER ledger_entries_balanced_at_commit AFTER INSERT ON public.ledger_entries DEFERRABLE",
+        "ALTER TABLE public.accounts ENABLE ALWAYS TRIGGER accounts_refuse_direct_insert;",
+        "ALTER TABLE public.accounts ENABLE REPLICA TRIGGER accounts_replica_refuse;",
+        "ALTER TABLE public.ledger_entries DISABLE TRIGGER ledger_entries_legacy_apply;",
+    )),
+    FixtureProject("load_shapes/text_sequence", "d07f4b2a6e91", (
+        "ALTER SEQUENCE public.orders_id_seq OWNED BY public.orders.id;",
+        "ALTER TABLE ONLY public.orders ALTER COLUMN id SET DEFAULT ('ORD-'::text || nextval('public.orders_id_seq'::regclass));",
+    )),
+    FixtureProject("load_shapes/expression_indexes", "b6e0c4a8f213", (
+        "WHERE ((status)::text = ANY ((ARRAY['new'::character varying, 'open'::character varying, "
+        "'waiting'::character varying])::text[]));",
+        "CREATE INDEX ix_tickets_reporter_lower ON public.tickets USING btree (lower((reporter_email)::text));",
+        "WHERE ((status)::text <> 'closed'::text);",
+    )),
+    FixtureProject("load_shapes/index_storage", "71c3a9e5d0b4", (
+        "ADD CONSTRAINT authors_pkey PRIMARY KEY (id) WITH (fillfactor='70');",
+        "CREATE INDEX ix_articles_published_on ON public.articles USING btree (published_on) WITH (fillfactor='50');",
+        "CREATE UNIQUE INDEX ux_articles_slug ON public.articles USING btree (slug) WITH (deduplicate_items=off);",
+        "COMMENT ON CONSTRAINT authors_pkey ON public.authors IS",
+        "COMMENT ON INDEX public.authors_pkey IS",
+        "COMMENT ON INDEX public.ux_articles_slug IS",
+        "COMMENT ON CONSTRAINT articles_author_fk ON public.articles IS",
+    )),
+    FixtureProject("load_shapes/partitioned", "2e8b6d0f4a19", (
+        "CREATE UNIQUE INDEX ux_events_kind_id ON ONLY public.events USING btree (kind, id, occurred_at);",
+        "ALTER INDEX public.ix_page_views_path ATTACH PARTITION public.page_views_0_path_idx;",
+        "ALTER INDEX public.events_pkey ATTACH PARTITION public.events_2024_pkey;",
+        "CREATE TRIGGER events_collector_only BEFORE INSERT ON public.events FOR EACH ROW",
+    )),
+]
+LOAD_SHAPE_PROJECTS: dict[str, FixtureProject] = {p.name.rpartition("/")[2]: p for p in _LOAD_SHAPES}
+FAST_TABLESPACE = "dbtool_test_fast"
+
+
 def assert_features(project: FixtureProject, dump: str) -> None:
     """Fail unless the head dump still shows what the project is there to exercise."""
     missing = [f for f in project.features if f not in dump]

@@ -138,19 +138,56 @@ def copy_rows(
     return loaded
 
 
+# Of the (table, column, sequence) candidates, those whose column is an integer, through domains:
+# max() of a column a later migration turned into text (its serial's sequence still OWNED BY it)
+# is no position for a sequence, and setval would fail on the type.
+INTEGER_OWNERS_SQL = """
+WITH RECURSIVE owner AS (
+  SELECT w.tbl, w.col, w.seq, a.atttypid AS typ
+  FROM unnest(%(tables)s::text[], %(columns)s::text[], %(sequences)s::text[]) AS w(tbl, col, seq)
+  JOIN pg_class c ON c.relnamespace = to_regnamespace(%(schema)s) AND c.relname = w.tbl
+  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = w.col AND NOT a.attisdropped
+  UNION ALL
+  SELECT o.tbl, o.col, o.seq, t.typbasetype FROM owner o JOIN pg_type t ON t.oid = o.typ WHERE t.typtype = 'd'
+)
+SELECT tbl, col, seq FROM owner WHERE typ IN ('int2'::regtype, 'int4'::regtype, 'int8'::regtype) ORDER BY 1, 2
+"""
+
+# Next value: one step past the column's values in the sequence's direction (its START on an empty
+# table), kept within the sequence's bounds so that setval cannot refuse it.
+SETVAL_SQL = """
+SELECT setval(s.seqrelid, least(greatest(
+         coalesce(CASE WHEN s.seqincrement > 0 THEN m.hi + 1 ELSE m.lo - 1 END, s.seqstart), s.seqmin), s.seqmax)::bigint,
+       false)
+FROM pg_sequence s, (SELECT max({column})::numeric AS hi, min({column})::numeric AS lo FROM {table}) m
+WHERE s.seqrelid = {sequence}::regclass
+"""
+
+
 def move_sequences(
     conn: psycopg.Connection,  # type: ignore[type-arg]
     schema: str,
     sequences: dict[str, list[tuple[str, str]]],
     loaded: set[str] | dict[str, int],
 ) -> None:
-    """Move each loaded table's sequences past its values: the app's own inserts must not collide with seeded keys."""
+    """Move each loaded table's sequences past its values: the app's own inserts must not collide with
+    seeded keys. Sequences owned by a column that is no longer an integer are left alone."""
+    wanted = [(table, column, sequence) for table, pairs in sequences.items() if table in loaded
+              for column, sequence in pairs]
+    if not wanted:
+        return
+    tables, columns, names = (list(x) for x in zip(*wanted))
+    owners = conn.execute(
+        INTEGER_OWNERS_SQL, {"schema": schema, "tables": tables, "columns": columns, "sequences": names}
+    ).fetchall()
+    skipped = sorted({s for _, _, s in wanted} - {s for _, _, s in owners})
+    if skipped:
+        logger.info("left sequences %s alone: their columns are not integers", ", ".join(skipped))
     moves = [
-        sql.SQL("SELECT setval({}, coalesce((SELECT max({}) FROM {}), 0) + 1, false)").format(
-            sql.Literal(sequence), sql.Identifier(column), sql.Identifier(schema, table)
+        sql.SQL(SETVAL_SQL).format(
+            column=sql.Identifier(column), table=sql.Identifier(schema, table), sequence=sql.Literal(sequence)
         )
-        for table, pairs in sequences.items() if table in loaded
-        for column, sequence in pairs
+        for table, column, sequence in owners
     ]
     if moves:
         conn.execute(sql.SQL("; ").join(moves))
