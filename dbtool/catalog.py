@@ -79,7 +79,8 @@ SELECT coalesce(json_agg(json_build_object(
                       JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.num),
       'deferrable', k.condeferrable
     ) ORDER BY k.conname), '[]')
-    FROM pg_constraint k WHERE k.conrelid = tables.oid AND k.contype IN ('p', 'u', 'f', 'c')),
+    FROM pg_constraint k WHERE k.conrelid = tables.oid AND k.contype IN ('p', 'u', 'f', 'c')
+      AND k.conparentid = 0),  -- a FK to a partitioned table is listed once, not once more per partition
   'unique_indexes', (
     SELECT coalesce(json_agg(json_build_object(
       'name', i.indexrelid::regclass::text, 'partial', i.indpred IS NOT NULL,
