@@ -350,8 +350,19 @@ def migrate(
         if refused_commit(exc):
             raise TransactionEndedError(_ended(step.step)) from None
         raise
-    except (KeyboardInterrupt, SystemExit):
+    except KeyboardInterrupt:
         raise
+    except SystemExit as exc:
+        from dbtool.errors import Terminated
+
+        if isinstance(exc, Terminated):  # SIGTERM: stop the run, as for SIGINT
+            raise
+        # sys.exit() in the project's code ends a migration, not dbtool: its code would pass for one of
+        # dbtool's exit codes (3 reads as the safety guard's refusal).
+        raise MigrationError(
+            f"{'migration ' + step.step if step.step else 'env.py of ' + str(project)} called sys.exit({exc.code!r}); "
+            "rolled back, nothing was changed; raise an exception to abort a migration"
+        ) from None
     except Exception as exc:  # the project's own code (env.py, a migration) failed: say where, in one line
         detail = " ".join(str(exc).split())
         raise MigrationError(

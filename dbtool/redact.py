@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import logging
 import re
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
-from dbtool.config import mask_url, parse_target
+from dbtool.config import conninfo, is_url, libpq_form, mask_url, parse_target, url_parts
 from dbtool.errors import ConfigError
 
 MIN_MASKED_LENGTH = 4  # shorter passwords are masked only inside quotes: bare, they would mangle ordinary words
-URL_PATTERN = re.compile(r"postgres(?:ql)?://[^\s'\"]*")
-USERINFO_PASSWORD = re.compile(r"://[^:/@?#]*:([^@/?#]*)@")
-QUERY_PASSWORD = re.compile(r"[?&]password=([^&#]*)")
+URL_PATTERN = re.compile(r"postgres(?:ql)?(?:\+\w+)?://[^\s'\"]*")
 
 _passwords: set[str] = set()
 
 
 def remember(url: str) -> None:
-    """Mask `url`'s password (as written and percent-decoded) in every log record from now on."""
-    for match in (*USERINFO_PASSWORD.finditer(url), *QUERY_PASSWORD.finditer(url)):
-        _passwords.update({match.group(1), unquote(match.group(1))} - {""})
+    """Mask `url`'s password (as libpq reads it, and as it is written) in every log record from now on."""
+    found = set(_written_passwords(url))
+    try:
+        found.add(conninfo(url).get("password", ""))
+    except ConfigError:
+        pass  # libpq cannot read it: what is written where the password goes is all there is
+    for secret in found - {""}:
+        _passwords.update({secret, unquote(secret), quote(secret, safe="")})
+
+
+def _written_passwords(url: str) -> list[str]:
+    """The password as written in `url`: after user: in a URL (up to libpq's first '@' before any '/') and as a
+    password= parameter or key=value pair, also where libpq would refuse the rest."""
+    text = libpq_form(url)
+    if not is_url(text):
+        return [token.partition("=")[2].strip("'") for token in text.split() if token.startswith("password=")]
+    userinfo, query = url_parts(text)
+    found = [userinfo.partition(":")[2]]
+    return found + [value for key, _, value in (part.partition("=") for part in query.split("&")) if key == "password"]
 
 
 def mask(text: str) -> str:

@@ -172,8 +172,15 @@ def plan_tables(settings: Settings, tables: list[Any]) -> Any:
     from dbtool.seed import plan
     from dbtool.seed.evaluate import hook_columns
     from dbtool.seed.hooks import load_hook
+    from dbtool.seed.profiles import unknown_names
 
     own = settings.seed_profile()
+    # Where the profile meets the schema: a name it gives that no table or column has is a typo. Raised before
+    # anything is generated, inside the run's transaction (or the shadow schema), so nothing is changed.
+    problem = unknown_names(own, {t.name: [c.name for c in t.columns] for t in tables})
+    if problem:
+        raise ConfigError(f"profile {settings.profile!r}: {problem}; fix the profile (see `dbtool profiles`); "
+                          "nothing was changed")
     rows, counts = generic_rows(settings.profile, settings.scale, own), own.counts(settings.scale)
     planned = plan.plan(tables, rows, counts, own.columns)
     if not own.hooks:

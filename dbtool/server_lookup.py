@@ -29,6 +29,7 @@ from dbtool.config import mask_url
 POSTGRES_IMAGE = "postgres:16-alpine"  # testcontainers' image unless DBTOOL_TEST_POSTGRES_IMAGE names another
 POSTGRES_IMAGE_VARIABLE = "DBTOOL_TEST_POSTGRES_IMAGE"  # e.g. dbtool-local/postgres:15 where no registry answers
 ENGINE_PING_TIMEOUT = 2  # seconds; an engine slower than this to answer a ping is not used
+CONTAINER_PACKAGES = "testcontainers[postgres]"  # brings the docker package
 MAX_REASON_LENGTH = 300  # engine errors can be pages long; one line is enough to act on
 
 Log = Callable[[str], None]
@@ -76,13 +77,19 @@ def container_server(stack: ExitStack) -> str:
     try:
         import docker
 
+        try:
+            from testcontainers.community.postgres import PostgresContainer
+        except ImportError:  # testcontainers before the community namespace
+            from testcontainers.postgres import PostgresContainer
+    except ImportError:
+        # Not a failing engine: the packages that talk to one are simply absent.
+        raise NoServer(
+            f"the testcontainers/docker packages are not installed (pip install {CONTAINER_PACKAGES!r} to use a container)"
+        ) from None
+    try:
         docker.from_env(timeout=ENGINE_PING_TIMEOUT).ping()
     except Exception as exc:
         raise NoServer(f"no container engine answers ({_one_line(exc)})") from None
-    try:
-        from testcontainers.community.postgres import PostgresContainer
-    except ImportError:  # testcontainers before the community namespace
-        from testcontainers.postgres import PostgresContainer
 
     image = os.environ.get(POSTGRES_IMAGE_VARIABLE) or POSTGRES_IMAGE
     container = None

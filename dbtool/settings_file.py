@@ -31,10 +31,11 @@ FILE_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
     "log-format": ("log_format", (str,)),
     "alembic-config": ("alembic_config", (str,)),
     "strategy": ("strategy", (str,)),
+    "strict": ("strict", (bool,)),
 }
 SEED_DATA_KEYS = {"profiles", "columns", "hooks"}  # what the data looks like, not how a run behaves
 CHOICES = {"log-format": ("text", "json"), "strategy": ("auto", "transaction", "swap")}
-TYPE_NAMES = {str: "a string", int: "an integer", float: "a number"}
+TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class FileSettings:
 
     path: Path | None = None
     values: dict[str, Any] = field(default_factory=dict)
+    ignored: Path | None = None  # a pyproject.toml whose [tool.dbtool] is not read, because dbtool.toml is
 
 
 def settings_table(document: dict[str, Any], file_name: str) -> dict[str, Any] | None:
@@ -66,7 +68,7 @@ def parse_settings(table: dict[str, Any], origin: str) -> dict[str, Any]:
         if key not in FILE_KEYS:
             raise ConfigError(f"{origin}: unknown setting {key!r}{_hint(key, origin)}; known: {', '.join(FILE_KEYS)}")
         name, types = FILE_KEYS[key]
-        if isinstance(value, bool) or not isinstance(value, types):
+        if (isinstance(value, bool) and bool not in types) or not isinstance(value, types):
             wanted = " or ".join(TYPE_NAMES[t] for t in types)
             raise ConfigError(f"{origin}: {key} = {value!r} must be {wanted}")
         if key in CHOICES and value not in CHOICES[key]:
@@ -126,8 +128,27 @@ def read_settings_file(directory: Path) -> FileSettings:
         table = settings_table(document, file_name)
         if table is None:
             continue  # a pyproject.toml without [tool.dbtool]
-        return FileSettings(path, parse_settings(table, str(path)))
+        ignored = directory / PYPROJECT_TOML if file_name == DBTOOL_TOML and _has_tool_table(directory) else None
+        return FileSettings(path, parse_settings(table, str(path)), ignored)
     return FileSettings()
+
+
+def _has_tool_table(directory: Path) -> bool:
+    """True when ./pyproject.toml holds a [tool.dbtool] table (an unreadable one holds none that counts)."""
+    try:
+        document = tomllib.loads((directory / PYPROJECT_TOML).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    tool = document.get("tool")
+    return isinstance(tool, dict) and "dbtool" in tool
+
+
+def ignored_note(file: FileSettings) -> str | None:
+    """One line saying which settings are not read, or None."""
+    if file.ignored is None:
+        return None
+    return (f"[tool.dbtool] in {file.ignored} is ignored: {file.path} is read instead (only one settings file is "
+            "read); move those settings into it, or delete one of the two")
 
 
 INIT_DEFAULTS = {"profile": "dev", "seed": 42, "schema": "public", "pool-max": 6, "lock-timeout": 600}

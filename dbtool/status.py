@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -9,7 +11,7 @@ from psycopg import sql
 
 from dbtool import digest, meta, migrate
 from dbtool.config import Settings
-from dbtool.errors import DbtoolError, UnreachableError, VerifyMismatchError
+from dbtool.errors import DbtoolError, MigrationError, UnreachableError, VerifyMismatchError
 from dbtool.lock import lock_holders
 from dbtool.pool import open_pool
 from dbtool.seed.profiles import GENERATOR_VERSION
@@ -29,7 +31,7 @@ def _status(conn: psycopg.Connection, settings: Settings) -> dict[str, Any]:  # 
     history = meta.read_history(conn, settings.schema)
     version_table = history.version_table if history else None
     current = migrate.current_heads(conn, version_table or migrate.version_table_name(settings.schema))
-    head = migrate.heads(settings.project)
+    head = _heads(settings)
     present = digest.data_tables(conn, settings.schema, version_table)
     return {
         "target": str(settings.target),
@@ -49,6 +51,34 @@ def _status(conn: psycopg.Connection, settings: Settings) -> dict[str, Any]:  # 
             "held_by": [h.__dict__ for h in lock_holders(conn, settings.lock_key)],
         },
     }
+
+
+def _heads(settings: Settings) -> list[str]:
+    """The project's heads; a revision file that cannot be imported is named with its line, as a reset names it."""
+    try:
+        return migrate.heads(settings.project)
+    except DbtoolError:
+        raise
+    except SyntaxError as exc:
+        raise MigrationError(
+            f"cannot read the migrations of {settings.project}: {exc.filename}, line {exc.lineno}: "
+            f"SyntaxError: {exc.msg}; fix that file"
+        ) from None
+    except Exception as exc:  # the project's own code failed while its revision files were imported
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if not _installed(f.filename)]
+        where = f"{frames[-1].filename}, line {frames[-1].lineno}: " if frames else ""
+        raise MigrationError(
+            f"cannot read the migrations of {settings.project}: {where}{type(exc).__name__}: "
+            f"{' '.join(str(exc).split())}; fix that file"
+        ) from None
+
+
+def _installed(filename: str) -> bool:
+    """True for a file of dbtool or an installed package (not the project's own code)."""
+    import site
+
+    roots = [Path(p).resolve() for p in (*site.getsitepackages(), Path(__file__).parent)]
+    return any(Path(filename).resolve().is_relative_to(root) for root in roots) or filename.startswith("<")
 
 
 def _leftovers(conn: psycopg.Connection, schema: str) -> list[str]:  # type: ignore[type-arg]
@@ -91,9 +121,11 @@ def verify(settings: Settings) -> dict[str, Any]:
             problem = "missing" if got is None else "unexpected" if want is None else "differs"
             differences.append({"table": table, "problem": problem,
                                 "expected_rows": want["rows"] if want else 0, "live_rows": got["rows"] if got else 0})
-    recorded_ok = record["digest"] == digest.combined_digest(recorded) and (
-        generated is None or all(generated[t] == recorded.get(t) for t in generated)
-    )
+    record_intact = record["digest"] == digest.combined_digest(recorded)
+    # The record is what the last reset generated; what the profile generates now differs only when the
+    # profile's definition (its counts, columns or hooks) changed since: not a sign of damage.
+    changed = sorted(t for t in generated or {} if generated[t] != recorded.get(t)) if record_intact else []  # type: ignore[index]
+    recorded_ok = record_intact and not changed
     document = {
         "target": str(settings.target),
         "profile": record["profile"],
@@ -105,11 +137,20 @@ def verify(settings: Settings) -> dict[str, Any]:
         "identical": not differences and recorded_ok,
         "differences": differences,
     }
+    if changed:
+        document["profile_changed"] = changed
     if differences or not recorded_ok:
         detail = "; ".join(
             f"{d['table']}: {d['problem']} (expected {d['expected_rows']} rows, found {d['live_rows']})"
             for d in differences
-        ) or "the dbtool_meta record does not match what its seed and profile produce"
+        ) or ("the dbtool_meta record does not match what its seed and profile produce" if not changed else "")
+        if changed:
+            live = f"; besides, the live data differs: {detail}" if detail else "; the data is still what that reset wrote"
+            raise VerifyMismatchError(
+                f"profile {record['profile']!r} changed since the last {record['event']} (at {record['revision']}): "
+                f"it now generates different rows for {', '.join(changed)}{live}; run `dbtool reset` to apply it",
+                details=document,
+            )
         raise VerifyMismatchError(
             f"{settings.target} differs from the state dbtool recorded ({record['event']} at {record['revision']}): "
             f"{detail}; run `dbtool reset` to restore it",

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbtool.config import mask_url, parse_target
+from dbtool.config import conninfo, mask_url, parse_target
 from dbtool.errors import ConfigError
 
 # A name tags every log line and report row of its target: keep it to what shells, logs and
@@ -39,7 +39,7 @@ def parse_targets(text: str, source: str, environ: Mapping[str, str]) -> list[Ta
             continue
         where = f"{source}:{number}"
         name, sep, rest = line.partition("=")
-        if sep and "://" not in name:
+        if sep and "://" not in name and not _is_key_values(line):
             name, url = name.strip(), rest.strip()
             if not TARGET_NAME.fullmatch(name):
                 raise ConfigError(
@@ -58,6 +58,17 @@ def parse_targets(text: str, source: str, environ: Mapping[str, str]) -> list[Ta
         entries.append(TargetEntry(name or str(target), url, where))
     check_unique(entries)
     return entries
+
+
+def _is_key_values(line: str) -> bool:
+    """True for a bare libpq key=value string (`host=db dbname=app`), as opposed to `name = URL`."""
+    if "://" in line:
+        return False
+    try:
+        conninfo(line)
+    except ConfigError:
+        return False
+    return True
 
 
 def _expand(url: str, where: str, environ: Mapping[str, str]) -> str:

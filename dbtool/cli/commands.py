@@ -84,7 +84,7 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
         if _is_fleet(urls, targets, shard):
             options = dict(pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key, profile=profile, seed=seed,
                            scale=scale, schema=schema, force=force, workers=workers, alembic_config=alembic_config,
-                           strategy=strategy)
+                           strategy=strategy, strict=strict)
             _fleet(reporter, command, _lazy("dbtool.reset", pipeline), options, urls, targets, shard, parallel,
                    (action_word, yes))
             return
@@ -430,19 +430,22 @@ def config_cmd(
     workers: Workers = 0,
     schema: Schema = "public",
     alembic_config: AlembicConfig = None,
+    strategy: Strategy = "auto",
+    strict: Strict = False,
     log_format: LogFormat = "text",
     as_json: AsJson = False,
 ) -> None:
     """Print the effective settings and where each comes from (flag, env, file or default), password masked."""
     from dbtool.config import mask_url
+    from dbtool.settings_file import ignored_note
 
-    reporter = _reporter(log_format, as_json)
+    reporter = _reporter(log_format, as_json, note_ignored=False)  # said below, in the output itself
 
     def action() -> dict[str, Any]:
-        options, sources, path = _with_file(dict(
+        options, sources, file = _with_file(dict(
             database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key,
             profile=profile, seed=seed, scale=scale, workers=workers, schema=schema, log_format=log_format,
-            alembic_config=alembic_config,
+            alembic_config=alembic_config, strategy=strategy, strict=strict,
         ))
         options["log_format"] = reporter.log_format  # already taken from the file by _reporter
         profiles = options.pop("profiles", {})
@@ -450,7 +453,9 @@ def config_cmd(
         if options["database_url"] is not None:
             options["database_url"] = mask_url(options["database_url"])
         return {
-            "file": str(path) if path else None,
+            "file": str(file.path) if file.path else None,
+            "ignored": [str(file.ignored)] if file.ignored else [],
+            "ignored_note": ignored_note(file),
             "project": str(settings.project),
             "project_profiles": sorted(profiles),
             "settings": {k.replace("_", "-"): {"value": v, "source": sources[k]} for k, v in options.items()},
@@ -460,11 +465,13 @@ def config_cmd(
     shown = {
         k: ("(embedded local server)" if k == "database-url" else "(found in the working directory)")
         if e["value"] is None else f"{e['value']:g}" if isinstance(e["value"], float)
-        else str(e["value"])
+        else ("on" if e["value"] else "off") if isinstance(e["value"], bool) else str(e["value"])
         for k, e in document["settings"].items()
     }
     key_width, value_width = max(map(len, shown)), max(map(len, shown.values()))
     lines = [f"settings file: {document['file'] or 'none (./dbtool.toml or [tool.dbtool] in ./pyproject.toml)'}",
+             *([f"note: {document['ignored_note']}"] if document["ignored_note"] else []),
              f"alembic project: {document['project']}"]
+    document.pop("ignored_note")
     lines += [f"{k:<{key_width}}  {v:<{value_width}}  {document['settings'][k]['source']}" for k, v in shown.items()]
     reporter.result("\n".join(lines), document)

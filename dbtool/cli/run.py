@@ -22,16 +22,25 @@ T = TypeVar("T")
 _before_command: dict[str, Any] = {}  # common options given before the command name
 
 
-def _reporter(log_format: str, as_json: bool = False, verbose: bool = False) -> Any:
+def _reporter(log_format: str, as_json: bool = False, verbose: bool = False, note_ignored: bool = True) -> Any:
+    """The command's reporter; it first says, in one line, when a settings file is not read (`note_ignored`)."""
     from dbtool.report import Reporter
+    from dbtool.settings_file import ignored_note
 
     if verbose:
         _configure_logging(True)
+    file = _file_settings(strict=False)
     if _parameter_source("log_format") == "default":
-        log_format = _before_command.get("log_format") or _file_settings(strict=False).values.get("log_format", log_format)
+        log_format = _before_command.get("log_format") or file.values.get("log_format", log_format)
     if log_format not in ("text", "json"):
         raise typer.BadParameter(f"{log_format!r} is not text or json", param_hint="'--log-format'")
-    return Reporter(log_format, as_json)
+    reporter = Reporter(log_format, as_json)
+    note = ignored_note(file) if note_ignored else None
+    if note and reporter.json_lines:
+        reporter.note(note, ignored=str(file.ignored))
+    elif note:
+        print(f"dbtool: note: {note}", file=sys.stderr)  # stdout may be one --json document
+    return reporter
 
 
 def _settings(reporter: Any, start_local: bool = True, **options: Any) -> Settings:
@@ -78,7 +87,8 @@ def _file_settings(strict: bool = True) -> Any:
 
 
 def _with_file(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], Any]:
-    """Fill the options left at their defaults from the settings file; say where each value came from."""
+    """Fill the options left at their defaults from the settings file; say where each value came from (and
+    return the FileSettings read)."""
     file = _file_settings()
     merged, sources = dict(options), {}
     for name in options:
@@ -89,7 +99,7 @@ def _with_file(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str],
     if "profiles" in file.values:
         merged["profiles"] = file.values["profiles"]  # file-only: profiles of the team's own project
         sources["profiles"] = "file"
-    return merged, sources, file.path
+    return merged, sources, file
 
 
 def _confirm(settings: Settings, action: str, yes: bool) -> None:

@@ -8,7 +8,9 @@ project (GENERIC_ROWS) whether a file names them or not.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from difflib import get_close_matches
 
 # Bump whenever the same (seed, profile, scale) would produce different rows: it is recorded in
 # dbtool_meta and hashed into the digest, so old and new data are never mistaken for each other.
@@ -47,7 +49,9 @@ OVERRIDE_KEYS = {"values", "weights", "range", "format", "constant", "null_fract
 
 
 def _override(where: str, body: object) -> ColumnOverride:
-    if not isinstance(body, dict) or not body or set(body) - OVERRIDE_KEYS:
+    if isinstance(body, dict):
+        _known_keys(where, body, OVERRIDE_KEYS)
+    if not isinstance(body, dict) or not body:
         raise ValueError(f"{where} takes {', '.join(sorted(OVERRIDE_KEYS))}")
     values = tuple(body.get("values", ())) + ((body["constant"],) if "constant" in body else ())
     weights = tuple(body.get("weights", ()))
@@ -66,6 +70,49 @@ def _override(where: str, body: object) -> ColumnOverride:
     if not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
         raise ValueError(f"{where}.null_fraction must be between 0 and 1")
     return ColumnOverride(values, weights, tuple(span) if span else None, form, float(fraction))  # type: ignore[arg-type]
+
+
+PROFILE_KEYS = {"rows", "tables", "columns", "hooks"}
+
+
+def _known_keys(where: str, body: Mapping[str, object], known: set[str]) -> None:
+    """ValueError naming the first key of `body` that is not one of `known`, with the closest known one."""
+    for key in body:
+        if key not in known:
+            raise ValueError(f"{where}: unknown key {key!r}{did_you_mean(key, known)}; it takes {', '.join(sorted(known))}")
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the choice closest to a misspelt `name`, or ''."""
+    close = get_close_matches(name, sorted(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def unknown_names(own: ProjectProfile, columns: Mapping[str, Iterable[str]]) -> str | None:
+    """What `own` names that the schema lacks (`columns`: each table's columns), as one line with the closest
+    name, or None: a typo in a profile must not be silently ignored."""
+    tables = set(columns)
+
+    def table(name: str, what: str) -> str | None:
+        return None if name in tables else f"{what} names table {name!r}, which the schema does not have{did_you_mean(name, tables)}"
+
+    for name, count in own.tables.items():
+        problem = table(name, "tables") or (table(count[1], f"tables.{name} (\"{count[0]} per {count[1]}\")")
+                                            if isinstance(count, tuple) else None)
+        if problem:
+            return problem
+    for (name, column) in own.columns:
+        problem = table(name, f'columns."{name}.{column}"')
+        if problem:
+            return problem
+        if column not in set(columns[name]):
+            return (f'columns."{name}.{column}" names column {column!r}, which table {name} does not have'
+                    f"{did_you_mean(column, columns[name])}")
+    for name in own.hooks:
+        problem = table(name, f"hooks.{name}")
+        if problem:
+            return problem
+    return None
 
 
 HOOK = re.compile(r"[A-Za-z_][\w.]*:[A-Za-z_]\w*")
@@ -98,7 +145,9 @@ def parse_profiles(table: dict[str, object], origin: str, directory: str | None 
     found = {}
     for name, body in profiles.items():
         where = f"{origin}: profiles.{name}"
-        if not isinstance(body, dict) or set(body) - {"rows", "tables", "columns", "hooks"}:
+        if isinstance(body, dict):
+            _known_keys(where, body, PROFILE_KEYS)
+        else:
             raise ValueError(f"{where} takes rows = N and tables, columns and hooks tables ([profiles.{name}.columns])")
         rows = body.get("rows")
         if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 0):

@@ -57,3 +57,32 @@ def test_read_prefers_dbtool_toml_and_ignores_parent_directories(tmp_path: Path)
     (child / "dbtool.toml").write_text("seed = 3\n")
     found = read_settings_file(child)
     assert (found.path, found.values) == (child / "dbtool.toml", {"seed": 3})
+
+
+def test_strict_is_a_boolean_setting_like_its_environment_variable() -> None:
+    assert parse_settings({"strict": True, "strategy": "swap"}, "f") == {"strict": True, "strategy": "swap"}
+    with pytest.raises(ConfigError, match="strict = 'yes' must be true or false"):
+        parse_settings({"strict": "yes"}, "f")
+
+
+def test_a_pyproject_table_hidden_by_dbtool_toml_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.dbtool]\nseed = 2\n")
+    assert read_settings_file(tmp_path).ignored is None
+    (tmp_path / "dbtool.toml").write_text("seed = 3\n")
+    assert read_settings_file(tmp_path).ignored == tmp_path / "pyproject.toml"
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "app"\n')
+    assert read_settings_file(tmp_path).ignored is None
+
+
+@pytest.mark.parametrize(
+    ("profile", "fragment"),
+    [
+        ({"row": 50}, "'row' (did you mean 'rows'?)"),
+        ({"table": {"t": 1}}, "'table' (did you mean 'tables'?)"),
+        ({"columns": {"t.c": {"value": [1]}}}, "'value' (did you mean 'values'?)"),
+    ],
+)
+def test_an_unknown_profile_key_is_named_with_a_suggestion(profile: dict[str, object], fragment: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        parse_settings({"profiles": {"dev": profile}}, "f")
+    assert fragment in str(caught.value), str(caught.value)
