@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS {schema}.dbtool_meta (
 ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS version_table text;
 ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS generated_tables jsonb;
 ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS left_out_enum_values jsonb;
+ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS refused_tables jsonb;
 DROP TABLE IF EXISTS {schema}.dbtool_migration_cache;
 """
 
@@ -54,6 +55,7 @@ class MetaRecord:
     version_table: str | None = None  # qualified name of Alembic's version table, as env.py configured it
     generated_tables: list[str] | None = None  # the tables the seed filled (the others hold what migrations left)
     left_out_enum_values: list[str] | None = None  # "type oid:label" the seed could not store (added in its transaction)
+    refused_tables: dict[str, str] | None = None  # tables left empty because the server refused their rows: why
 
 
 INSPECT_SQL = """
@@ -65,7 +67,8 @@ SELECT
   (SELECT to_jsonb(m) ->> 'version_table' FROM {schema}.dbtool_meta m  -- to_jsonb: older tables lack the column
    WHERE to_jsonb(m) ->> 'version_table' IS NOT NULL ORDER BY id DESC LIMIT 1),
   (SELECT table_digests FROM {schema}.dbtool_meta WHERE table_digests IS NOT NULL ORDER BY id DESC LIMIT 1),
-  (SELECT json_build_array(to_jsonb(m) -> 'generated_tables', to_jsonb(m) -> 'left_out_enum_values')
+  (SELECT json_build_array(to_jsonb(m) -> 'generated_tables', to_jsonb(m) -> 'left_out_enum_values',
+                           to_jsonb(m) -> 'refused_tables')
    FROM {schema}.dbtool_meta m WHERE event IN ('reset', 'seed') ORDER BY id DESC LIMIT 1)
 """
 
@@ -81,6 +84,7 @@ class Inspection:
     recorded_digests: dict[str, Any] | None  # table digests dbtool recorded last (reset, seed or migrate)
     generated_tables: list[str] | None = None  # what the latest reset or seed generated (None: not recorded)
     left_out_enum_values: list[str] = field(default_factory=list)  # enum values that seed could not store
+    refused_tables: dict[str, str] = field(default_factory=dict)  # left empty by that seed: the server refused their rows
 
 
 def inspect(conn: psycopg.Connection, schema: str) -> Inspection:  # type: ignore[type-arg]
@@ -106,7 +110,7 @@ def _inspect_query(schema: str) -> sql.Composed:
 
 def _inspection(row: Any) -> Inspection:
     objects, last_data_event, protected, version_table, digests, seeded = row
-    generated, left_out = seeded if seeded else (None, None)
+    generated, left_out, refused = seeded if seeded else (None, None, None)
     return Inspection(
         objects=[SchemaObject(kind, name) for kind, name in objects],
         last_data_event=last_data_event,
@@ -115,6 +119,7 @@ def _inspection(row: Any) -> Inspection:
         recorded_digests=digests,
         generated_tables=generated,
         left_out_enum_values=left_out or [],
+        refused_tables=refused or {},
     )
 
 
@@ -147,8 +152,8 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
     conn.execute(
         sql.SQL(
             "INSERT INTO {}.dbtool_meta (event, dbtool_version, generator_version, revision, profile, seed, scale,"
-            " row_counts, table_digests, digest, run_by, version_table, generated_tables, left_out_enum_values)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " row_counts, table_digests, digest, run_by, version_table, generated_tables, left_out_enum_values,"
+            " refused_tables) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         ).format(sql.Identifier(schema)),
         (
             rec.event,
@@ -165,6 +170,7 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
             rec.version_table,
             Jsonb(rec.generated_tables) if rec.generated_tables is not None else None,
             Jsonb(rec.left_out_enum_values) if rec.left_out_enum_values else None,
+            Jsonb(rec.refused_tables) if rec.refused_tables else None,
         ),
     )
 

@@ -178,7 +178,7 @@ def expected_digests(
     tables = catalog.read(conn, settings.schema, exclude, history.left_out_enum_values)
     tables = [replace(t, rows=0, existing={}) if t.name in names else t for t in tables]  # as the seed saw them
     as_seeded = replace(settings, profile=record["profile"], scale=record["scale"], seed=record["seed"])
-    planned = plan_tables(as_seeded, tables)
+    planned = plan_tables(as_seeded, tables, history.refused_tables)
     conn.execute(sql.SQL("; ").join(
         sql.SQL("CREATE TEMP TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING GENERATED) ON COMMIT DROP").format(
             sql.Identifier(t), sql.Identifier(settings.schema, t))

@@ -340,7 +340,9 @@ def _seed(
     shadow_version_table = f"{shadow}.{version_table.partition('.')[2]}"
     with reporter.step("seed") as step:
         with conn.transaction():
-            planned, sequences = plan_any_schema(conn, settings, reporter, shadow, shadow_version_table)
+            planned, sequences, notes = plan_any_schema(conn, settings, reporter, shadow, shadow_version_table)
+        for message, fields in notes:
+            reporter.note(message, **fields)
         tables = [t.name for t in planned.tables if t.generated]
         pieces: list[tuple[str, Callable[[psycopg.Connection[Any]], int]]] = []
         for t in planned.tables:

@@ -127,10 +127,12 @@ class Plan:
 
 def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, str]] | None = None,
          columns: dict[tuple[str, str], ColumnOverride] | None = None,
-         hooks: dict[str, tuple[str, frozenset[str], bool]] | None = None) -> Plan:
+         hooks: dict[str, tuple[str, frozenset[str], bool]] | None = None,
+         refused: dict[str, str] | None = None) -> Plan:
     """Plan every table: `rows` each unless `per_table` gives a count or (N, parent): N per parent row;
     `columns` are a profile's overrides, keyed by (table, column); `hooks` name, per table, the hook
-    and the columns it sets."""
+    and the columns it sets; `refused` tables (the server refused their rows: why) stay empty."""
+    refused = refused or {}
     per_table = per_table or {}
     columns = columns or {}
     hooks = hooks or {}
@@ -138,6 +140,9 @@ def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, s
     pending, waits = list(tables), 0
     while pending:  # a table counted per parent row is planned after its parent
         table = pending.pop(0)
+        if table.name in refused:
+            planned[table.name] = _skip(table, refused[table.name])
+            continue
         if waits > len(pending):  # every table left waits for another one: their counts form a cycle
             planned[table.name] = _skip(table, "its profile count is per a table counted per it")
             continue

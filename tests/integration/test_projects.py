@@ -286,3 +286,38 @@ def test_swap_of_migrations_that_name_the_live_schema_is_refused_before_anything
     assert _state(url) == before
     with psycopg.connect(url, autocommit=True) as conn:
         assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'dbtool_%'").fetchone() == (0,)
+
+
+def test_a_table_whose_rows_the_server_refuses_is_left_empty_not_the_whole_reset(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # A unique index on an expression (n % 3) is one the plan cannot see through: the server refuses
+    # the generated rows. That table (and the one whose NOT NULL key needs it) stays empty with one line;
+    # the rest is seeded, and verify regenerates the same state.
+    copied = tmp_path / "project"
+    shutil.copytree(PROJECTS["generic"].config.parent, copied)
+    (copied / "versions" / "5e1f9a3c7b26_add_codes.py").write_text(
+        '"""add codes with a unique expression index\n\nRevision ID: 5e1f9a3c7b26\nRevises: c47d1e5a9f32\n"""\n'
+        "from alembic import op\n\n"
+        "revision = '5e1f9a3c7b26'\ndown_revision = 'c47d1e5a9f32'\nbranch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade() -> None:\n"
+        "    op.execute('CREATE TABLE codes (id serial PRIMARY KEY, n integer NOT NULL)')\n"
+        "    op.execute('CREATE UNIQUE INDEX codes_n_mod_3 ON codes ((n % 3))')\n"
+        "    op.execute('CREATE TABLE code_uses (id serial PRIMARY KEY, code_id integer NOT NULL REFERENCES codes)')\n\n\n"
+        "def downgrade() -> None:\n    pass\n"
+    )
+    ini = copied / "alembic.ini"
+    url = new_database()
+
+    result = dbtool_process("reset", "--alembic-config", str(ini), "--database-url", url, "--yes", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert "codes: left empty: the server refused its generated rows" in result.stdout, result.stdout
+    assert "codes_n_mod_3" in result.stdout, result.stdout
+    with psycopg.connect(url, autocommit=True) as conn:
+        counts = {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]  # type: ignore[index]
+                  for t in ("codes", "code_uses", "customers", "tickets")}
+    assert counts["codes"] == 0 and counts["code_uses"] == 0, counts
+    assert counts["customers"] > 0 and counts["tickets"] > 0, counts
+    verify = dbtool_process("verify", "--alembic-config", str(ini), "--database-url", url, cwd=tmp_path)
+    assert verify.returncode == 0, verify.stderr
