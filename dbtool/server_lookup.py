@@ -110,15 +110,23 @@ def container_server(stack: ExitStack) -> str:
     return url
 
 
-def embedded_server(stack: ExitStack, shared_dir: str | None = None) -> str:
-    """URL of an embedded Postgres in a temporary (or `shared_dir`) directory, tuned for tests (no durability)."""
+def embedded_server(stack: ExitStack, shared_dir: str | None = None, base: str | None = None) -> str:
+    """URL of an embedded Postgres tuned for tests (no durability) in a temporary directory under `base`,
+    else in RAM (/dev/shm with room), else in the temporary directory; a relative `shared_dir` goes there too."""
+    ram, ram_min_free = "/dev/shm", 1 << 30  # clones there cost memory copies, not disk writes
+    if base is None:
+        base = tempfile.gettempdir()
+        with suppress(OSError):
+            stat = os.statvfs(ram)
+            if os.access(ram, os.W_OK | os.X_OK) and stat.f_bavail * stat.f_frsize >= ram_min_free:
+                base = ram
     if shared_dir is None:
-        directory = tempfile.mkdtemp(prefix="dbtool-pg-")
+        directory = tempfile.mkdtemp(prefix="dbtool-pg-", dir=base)
         stack.callback(shutil.rmtree, directory, ignore_errors=True)
     else:
         # pgserver counts the processes using a data directory and deletes it when the last one
         # leaves; removing it here would pull it from under the other workers.
-        directory = shared_dir
+        directory = os.path.join(base, shared_dir)
         os.makedirs(directory, exist_ok=True)
         stack.callback(_remove_if_empty, directory)
     try:

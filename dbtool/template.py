@@ -17,8 +17,9 @@ import logging
 import os
 import re
 import socket
+import statistics
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -152,6 +153,30 @@ def with_database(url: str, dbname: str) -> str:
 
 STRATEGIES = ("wal_log", "file_copy")
 DEFAULT_STRATEGY = "wal_log"
+AUTO_STRATEGY = "auto"  # measure both on the server at hand and keep the faster (see pick_strategy)
+
+
+def pick_strategy(timings: Mapping[str, Sequence[float]]) -> str:
+    """The strategy with the lowest median clone time (seconds); DEFAULT_STRATEGY on a tie or with no timings."""
+    medians = {name: statistics.median(values) for name, values in timings.items() if values}
+    if not medians:
+        return DEFAULT_STRATEGY
+    best = min(medians.values())
+    return DEFAULT_STRATEGY if medians.get(DEFAULT_STRATEGY) == best else min(medians, key=lambda n: medians[n])
+
+
+def file_system_type(path: str, mounts: str) -> str | None:
+    """The type of the file system holding `path` (absolute, resolved), from /proc/mounts text; None if unknown."""
+    best: tuple[int, str] | None = None
+    for line in mounts.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        point = fields[1].replace("\\040", " ")
+        inside = path == point or path.startswith(point.rstrip("/") + "/")
+        if inside and (best is None or len(point) > best[0]):
+            best = (len(point), fields[2])
+    return best[1] if best else None
 
 
 def clone_statement(template: str, clone: str, server_version: int, strategy: str = DEFAULT_STRATEGY) -> sql.Composed:
@@ -430,6 +455,88 @@ def prefer_file_clone(conn: psycopg.Connection[Any]) -> bool:
         logger.debug("file_copy_method = clone not available: %s", exc)
         return False
     return True
+
+
+def time_clone(conn: psycopg.Connection[Any], template: str, clone: str, strategy: str) -> float:
+    """Create `clone` from `template` with `strategy` and return the seconds it took."""
+    started = time.perf_counter()
+    create_clone(conn, template, clone, strategy)
+    return time.perf_counter() - started
+
+
+UNTOUCHED_MIN_VERSION = 150000  # shared-memory statistics: a session's counts are flushed before it leaves pg_stat_activity
+
+
+@dataclass(frozen=True)
+class DatabaseMark:
+    """What proves a database unchanged since it was marked: its oid, the sessions ever opened on it
+    (pg_stat_database.sessions) and its own pg_database row, settings and comment."""
+
+    oid: int
+    sessions: int
+    catalog: str
+
+
+# One round trip. Autovacuum workers are left out of the count: they change no contents.
+_MARK_QUERY = """
+SELECT d.oid, coalesce(s.sessions, 0),
+       (SELECT count(*) FROM pg_stat_activity a WHERE a.datid = d.oid AND a.backend_type <> 'autovacuum worker'),
+       concat_ws('|', d.datname, d.datdba, d.datallowconn, d.datconnlimit, d.datacl::text, d.dattablespace,
+                 (SELECT string_agg(r.setrole || '=' || r.setconfig::text, ',' ORDER BY r.setrole)
+                    FROM pg_db_role_setting r WHERE r.setdatabase = d.oid),
+                 shobj_description(d.oid, 'pg_database'))
+FROM pg_database d LEFT JOIN pg_stat_database s ON s.datid = d.oid
+WHERE d.datname = %s
+"""
+
+
+def mark_database(conn: psycopg.Connection[Any], name: str) -> tuple[DatabaseMark, int] | None:
+    """Database `name`'s mark and how many sessions are on it now; None where the server cannot prove
+    anything (before Postgres 15 statistics were sent over UDP and could be lost)."""
+    if conn.info.server_version < UNTOUCHED_MIN_VERSION:
+        return None
+    row = conn.execute(_MARK_QUERY, (name,)).fetchone()
+    if row is None:
+        return None
+    return DatabaseMark(int(row[0]), int(row[1]), str(row[3])), int(row[2])
+
+
+def is_untouched(conn: psycopg.Connection[Any], name: str, mark: DatabaseMark | None, own_sessions: int = 0) -> bool:
+    """True only when it is proven that nobody but `own_sessions` sessions (still open) connected to
+    database `name` since `mark` was taken on this same connection, and nobody altered it from outside.
+
+    Sound because a backend flushes its statistics (the session count included) before it leaves
+    pg_stat_activity, and because a crash restart, which forgets statistics, would have ended `conn`.
+    """
+    if mark is None:
+        return False
+    now = mark_database(conn, name)
+    return now is not None and now == (mark, own_sessions)
+
+
+def describe_server(conn: psycopg.Connection[Any], mounts_path: str = "/proc/mounts") -> str:
+    """One line saying which server `conn` is on, where its data lives (and on what) and how durable it is."""
+    version = conn.info.parameter_status("server_version") or str(conn.info.server_version)
+    try:
+        rows = dict(conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN "
+            "('data_directory', 'fsync', 'full_page_writes', 'synchronous_commit')"
+        ).fetchall())
+    except psycopg.Error:
+        rows = {}
+    directory = rows.get("data_directory")
+    where = "data directory not visible to this role"
+    if directory:
+        where = f"data in {directory}"
+        try:
+            with open(mounts_path) as f:
+                kind = file_system_type(os.path.realpath(directory), f.read()) if os.path.isdir(directory) else None
+        except OSError:
+            kind = None
+        if kind:
+            where += f" ({'RAM, ' if kind in ('tmpfs', 'ramfs') else ''}{kind})"
+    tuning = ", ".join(f"{k} {rows[k]}" for k in ("fsync", "full_page_writes", "synchronous_commit") if k in rows)
+    return f"Postgres {version}, {where}" + (f"; {tuning}" if tuning else "")
 
 
 def drop_clone(conn: psycopg.Connection[Any], name: str) -> None:
