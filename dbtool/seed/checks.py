@@ -58,7 +58,8 @@ TOKEN = re.compile(
 )
 COMPARISONS = {"=", "<>", "!=", "<", "<=", ">", ">=", "~", "!~", "~*", "!~*", "~~", "!~~", "~~*", "!~~*"}
 NEGATED = {"=": "<>", "<>": "=", "<": ">=", "<=": ">", ">": "<=", ">=": "<", "~": "!~", "!~": "~", "~*": "!~*",
-           "!~*": "~*", "in": "notin", "notin": "in", "null": "notnull", "notnull": "null"}
+           "!~*": "~*", "in": "notin", "notin": "in", "null": "notnull", "notnull": "null", "mod": "notmod",
+           "notmod": "mod"}
 LIKE_AS_REGEX = {"~~": "~", "!~~": "!~", "~~*": "~*", "!~~*": "!~*"}  # [NOT] LIKE / ILIKE as Postgres prints them
 REGEX_OPS = {"~", "!~", "~*", "!~*"}
 PREDICATE_ENDS = {"AND", "OR", ")", ""}  # what may follow a whole condition ("" is the end of the text)
@@ -394,8 +395,8 @@ def alternatives(node: Node, negate: bool = False) -> list[list[Atom]]:
         return alternatives(("or", [("and", [p, q]), ("and", [("not", p), ("not", q)])]))
     if kind == "atom":
         atom: Atom = node[1]
-        if negate and atom.op not in NEGATED:  # NOT (x % 20 = 12): no generator for "every remainder but one"
-            raise Unsupported(f"NOT of a {'modulo' if atom.op == 'mod' else atom.op} comparison")
+        if negate and atom.op not in NEGATED:
+            raise Unsupported(f"NOT of a {atom.op} comparison")
         return [[Atom(atom.left, NEGATED[atom.op], atom.right)]] if negate else [[atom]]
     parts = [alternatives(child, negate) for child in node[1]]
     is_and = (kind == "and") != negate  # De Morgan

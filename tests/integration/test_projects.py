@@ -321,3 +321,40 @@ def test_a_table_whose_rows_the_server_refuses_is_left_empty_not_the_whole_reset
     assert counts["customers"] > 0 and counts["tickets"] > 0, counts
     verify = dbtool_process("verify", "--alembic-config", str(ini), "--database-url", url, cwd=tmp_path)
     assert verify.returncode == 0, verify.stderr
+
+
+def test_a_check_outside_the_shapes_on_nullable_columns_alone_is_met_with_nulls_or_left_to_the_server(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # CKAN's package.extras: `jsonb_typeof(extras) = 'object' AND NOT jsonb_path_exists(...)` on a
+    # nullable column held NULL in every row, instead of emptying the table and every table needing it.
+    # Where NULL does not satisfy the CHECK (coalesce), the server refuses the rows: that table alone stays empty.
+    copied = tmp_path / "project"
+    shutil.copytree(PROJECTS["generic"].config.parent, copied)
+    (copied / "versions" / "7c3d1e9a5f48_add_packages.py").write_text(
+        '"""add packages with a jsonpath CHECK\n\nRevision ID: 7c3d1e9a5f48\nRevises: c47d1e5a9f32\n"""\n'
+        "from alembic import op\n\n"
+        "revision = '7c3d1e9a5f48'\ndown_revision = 'c47d1e5a9f32'\nbranch_labels = None\ndepends_on = None\n\n\n"
+        "def upgrade() -> None:\n"
+        "    op.execute('''CREATE TABLE packages (id serial PRIMARY KEY, name text NOT NULL, extras jsonb,\n"
+        "        CONSTRAINT package_flat_extras CHECK (jsonb_typeof(extras) = 'object' AND\n"
+        "            NOT jsonb_path_exists(extras, '$.* ? (@.type() <> \"string\")')))''')\n"
+        "    op.execute('CREATE TABLE resources (id serial PRIMARY KEY, package_id integer NOT NULL REFERENCES packages)')\n"
+        "    op.execute('''CREATE TABLE quotas (id serial PRIMARY KEY, amount integer,\n"
+        "        CONSTRAINT quotas_positive CHECK (coalesce(amount, 0) > 5))''')\n\n\n"
+        "def downgrade() -> None:\n    pass\n"
+    )
+    ini = copied / "alembic.ini"
+    url = new_database()
+
+    result = dbtool_process("reset", "--alembic-config", str(ini), "--database-url", url, "--yes", cwd=tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    with psycopg.connect(url, autocommit=True) as conn:
+        counts = {t: conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]  # type: ignore[index]
+                  for t in ("packages", "resources", "quotas")}
+        extras = conn.execute("SELECT count(*) FROM packages WHERE extras IS NOT NULL").fetchone()[0]  # type: ignore[index]
+    assert counts["packages"] > 0 and counts["resources"] > 0 and extras == 0, counts
+    assert counts["quotas"] == 0 and "quotas: left empty" in result.stdout, result.stdout
+    verify = dbtool_process("verify", "--alembic-config", str(ini), "--database-url", url, cwd=tmp_path)
+    assert verify.returncode == 0, verify.stderr
