@@ -20,9 +20,9 @@ from dbtool.schema import BOOKKEEPING_TABLES
 from dbtool.seed.profiles import GENERATOR_VERSION
 
 # Ordinary and partitioned tables of a schema (not partitions: their parent covers their rows),
-# with their primary key columns in key order.
+# with their primary key columns in key order, and whether each is partitioned.
 TABLES_SQL = """
-SELECT c.relname::text,
+SELECT c.relname::text, c.relkind = 'p',
        coalesce((SELECT array_agg(a.attname::text ORDER BY k.n)
                  FROM pg_constraint p CROSS JOIN unnest(p.conkey) WITH ORDINALITY AS k(attnum, n)
                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
@@ -31,6 +31,11 @@ FROM pg_class c
 WHERE c.relnamespace = to_regnamespace(%(schema)s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND c.relname <> ALL (%(exclude)s)
 ORDER BY 1
+"""
+# Whether each named table is partitioned, for tables listed without knowing it.
+PARTITIONED_SQL = """
+SELECT name, coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(format('%%I.%%I', %(schema)s::text, name))), false)
+FROM unnest(%(names)s::text[]) name
 """
 PINNED = ("SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL extra_float_digits = 1")
 
@@ -41,12 +46,13 @@ class Table:
 
     name: str
     key: tuple[str, ...]
+    partitioned: bool | None = None  # None: not known yet (looked up when its rows are read)
 
 
 def tables(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str] = ()) -> list[Table]:
     """The schema's tables, by name, except `exclude`."""
     rows = conn.execute(TABLES_SQL, {"schema": schema, "exclude": list(exclude)}).fetchall()
-    return [Table(name, tuple(key)) for name, key in rows]
+    return [Table(name, tuple(key), partitioned) for name, partitioned, key in rows]
 
 
 def data_tables(conn: psycopg.Connection, schema: str, version_table: str | None) -> list[Table]:  # type: ignore[type-arg]
@@ -54,28 +60,45 @@ def data_tables(conn: psycopg.Connection, schema: str, version_table: str | None
     return tables(conn, schema, [*BOOKKEEPING_TABLES, table_of(version_table, schema)])
 
 
+def own_rows(conn: psycopg.Connection[Any], schema: str, found: Sequence[Table]) -> dict[str, sql.Composable]:
+    """Per table of `found`, the FROM target that reads its own rows: ONLY for an ordinary table, since an
+    inheritance child's rows are the child's (counted and digested as its own table), not the parent's; a
+    partitioned table's rows are all in its partitions, which it reads through."""
+    unknown = [t.name for t in found if t.partitioned is None]
+    partitioned = dict(conn.execute(PARTITIONED_SQL, {"schema": schema, "names": unknown}).fetchall()) if unknown else {}
+    return {
+        t.name: sql.SQL("{}{}").format(
+            sql.SQL("" if (t.partitioned if t.partitioned is not None else partitioned[t.name]) else "ONLY "),
+            sql.Identifier(schema, t.name))
+        for t in found
+    }
+
+
 def row_counts(conn: psycopg.Connection[Any], schema: str, found: Sequence[Table]) -> dict[str, int]:
-    """Rows in each of `found`, in one round trip."""
+    """Rows each of `found` holds itself (an inheritance parent without its children's), in one round trip
+    (two when `found` does not say which tables are partitioned)."""
     if not found:
         return {}
+    source = own_rows(conn, schema, found)
     query = sql.SQL(" UNION ALL ").join(
-        sql.SQL("SELECT {}, count(*) FROM {}").format(sql.Literal(t.name), sql.Identifier(schema, t.name))
-        for t in found
+        sql.SQL("SELECT {}, count(*) FROM {}").format(sql.Literal(t.name), source[t.name]) for t in found
     )
     return {name: count for name, count in conn.execute(query).fetchall()}
 
 
 def table_digests(conn: psycopg.Connection[Any], schema: str, found: Sequence[Table]) -> dict[str, dict[str, object]]:
-    """Row count and md5 of each of `found` in `schema`, in one round trip; call inside a transaction."""
+    """Row count and md5 of the rows each of `found` in `schema` holds itself, in one round trip (as
+    `row_counts`); call inside a transaction."""
     if not found:
         return {}
+    source = own_rows(conn, schema, found)
     parts = []
     for t in found:
         order = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in t.key) if t.key else sql.SQL("t::text")
         parts.append(
             sql.SQL(
                 "SELECT {name}::text, count(*), coalesce(md5(string_agg(md5(t::text), '' ORDER BY {order})), '') FROM {table} t"
-            ).format(name=sql.Literal(t.name), order=order, table=sql.Identifier(schema, t.name))
+            ).format(name=sql.Literal(t.name), order=order, table=source[t.name])
         )
     query = sql.SQL("; ").join([*map(sql.SQL, PINNED), sql.SQL(" UNION ALL ").join(parts)])
     cur = conn.execute(query)  # one round trip; skip the SETs' results to the SELECT's

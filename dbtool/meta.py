@@ -36,6 +36,8 @@ ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS version_table text;
 ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS generated_tables jsonb;
 ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS left_out_enum_values jsonb;
 ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS refused_tables jsonb;
+ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS project text;
+ALTER TABLE {schema}.dbtool_meta ADD COLUMN IF NOT EXISTS project_name text;
 DROP TABLE IF EXISTS {schema}.dbtool_migration_cache;
 """
 
@@ -56,6 +58,8 @@ class MetaRecord:
     generated_tables: list[str] | None = None  # the tables the seed filled (the others hold what migrations left)
     left_out_enum_values: list[str] | None = None  # "type oid:label" the seed could not store (added in its transaction)
     refused_tables: dict[str, str] | None = None  # tables left empty because the server refused their rows: why
+    project: str | None = None  # the Alembic project that made the schema, by its base revision(s): see project.identity
+    project_name: str | None = None  # the same project as the run named it (its config file), for messages
 
 
 INSPECT_SQL = """
@@ -69,7 +73,9 @@ SELECT
   (SELECT table_digests FROM {schema}.dbtool_meta WHERE table_digests IS NOT NULL ORDER BY id DESC LIMIT 1),
   (SELECT json_build_array(to_jsonb(m) -> 'generated_tables', to_jsonb(m) -> 'left_out_enum_values',
                            to_jsonb(m) -> 'refused_tables')
-   FROM {schema}.dbtool_meta m WHERE event IN ('reset', 'seed') ORDER BY id DESC LIMIT 1)
+   FROM {schema}.dbtool_meta m WHERE event IN ('reset', 'seed') ORDER BY id DESC LIMIT 1),
+  (SELECT json_build_array(to_jsonb(m) ->> 'project', to_jsonb(m) ->> 'project_name')
+   FROM {schema}.dbtool_meta m WHERE event IN ('reset', 'seed', 'migrate', 'drop') ORDER BY id DESC LIMIT 1)
 """
 
 
@@ -85,6 +91,8 @@ class Inspection:
     generated_tables: list[str] | None = None  # what the latest reset or seed generated (None: not recorded)
     left_out_enum_values: list[str] = field(default_factory=list)  # enum values that seed could not store
     refused_tables: dict[str, str] = field(default_factory=dict)  # left empty by that seed: the server refused their rows
+    project: str | None = None  # the project of the latest run that changed the schema (None: not recorded)
+    project_name: str | None = None  # how that run named it
 
 
 def inspect(conn: psycopg.Connection, schema: str) -> Inspection:  # type: ignore[type-arg]
@@ -109,8 +117,9 @@ def _inspect_query(schema: str) -> sql.Composed:
 
 
 def _inspection(row: Any) -> Inspection:
-    objects, last_data_event, protected, version_table, digests, seeded = row
+    objects, last_data_event, protected, version_table, digests, seeded, made_by = row
     generated, left_out, refused = seeded if seeded else (None, None, None)
+    project, project_name = made_by if made_by else (None, None)
     return Inspection(
         objects=[SchemaObject(kind, name) for kind, name in objects],
         last_data_event=last_data_event,
@@ -120,6 +129,8 @@ def _inspection(row: Any) -> Inspection:
         generated_tables=generated,
         left_out_enum_values=left_out or [],
         refused_tables=refused or {},
+        project=project,
+        project_name=project_name,
     )
 
 
@@ -153,7 +164,8 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
         sql.SQL(
             "INSERT INTO {}.dbtool_meta (event, dbtool_version, generator_version, revision, profile, seed, scale,"
             " row_counts, table_digests, digest, run_by, version_table, generated_tables, left_out_enum_values,"
-            " refused_tables) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " refused_tables, project, project_name)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         ).format(sql.Identifier(schema)),
         (
             rec.event,
@@ -171,6 +183,8 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
             Jsonb(rec.generated_tables) if rec.generated_tables is not None else None,
             Jsonb(rec.left_out_enum_values) if rec.left_out_enum_values else None,
             Jsonb(rec.refused_tables) if rec.refused_tables else None,
+            rec.project,
+            rec.project_name,
         ),
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import psycopg
 
-from dbtool import digest, meta, migrate, schema
+from dbtool import digest, meta, migrate, project, schema
 from dbtool.config import Settings
 from dbtool.errors import ConfigError, NotAtHeadError, RefusedError
 from dbtool.report import Reporter
@@ -51,7 +51,9 @@ def guard(conn: psycopg.Connection, settings: Settings, found: meta.Inspection, 
     dbtool may wipe, without --force, a schema that holds nothing; one whose data came from its own
     reset or seed (the latest reset, seed or drop in dbtool_meta is a reset or seed); one whose
     tables hold no rows; and one whose tables hold exactly what dbtool recorded last (e.g. the rows
-    a `dbtool migrate` left). Everything else is someone's data.
+    a `dbtool migrate` left). Everything else is someone's data. Whatever it holds, a schema another
+    Alembic project made (as dbtool_meta recorded it) is refused too: the wrong project found (the
+    built-in example, run from a subdirectory) must not replace a team's schema.
     """
     target = settings.target
     if destructive and found.protected:
@@ -59,7 +61,17 @@ def guard(conn: psycopg.Connection, settings: Settings, found: meta.Inspection, 
             f"database {target.dbname} on {target.host}:{target.port} is protected (dbtool protect); "
             "--force does not override this; run `dbtool unprotect --force` first if you really mean to wipe it"
         )
-    if not found.objects or settings.force or found.last_data_event in ("reset", "seed"):
+    if not found.objects or settings.force:
+        return
+    ours = _project_identity(settings) if found.project is not None else None
+    if ours is not None and found.project != ours:
+        raise RefusedError(
+            f"schema {settings.schema} of database {target.dbname} on {target.host}:{target.port} was made by another "
+            f"Alembic project, {found.project_name or 'unnamed'} ({found.project}); this run's project is "
+            f"{settings.project} ({ours}); refusing to touch it; run dbtool in that project's directory or pass "
+            "--alembic-config, or pass --force to replace it"
+        )
+    if found.last_data_event in ("reset", "seed"):
         return
     present = digest.data_tables(conn, settings.schema, found.version_table)
     counts = digest.row_counts(conn, settings.schema, present)
@@ -79,6 +91,17 @@ def _drop(conn: psycopg.Connection, settings: Settings, reporter: Reporter) -> m
     with reporter.step("drop") as step:
         found = meta.inspect(conn, settings.schema)
         guard(conn, settings, found)
+        outside = schema.outside_dropped(conn, settings.schema)
+        shown = "; ".join(outside[:5]) + (f" and {len(outside) - 5} more" if len(outside) > 5 else "")
+        if outside and not settings.force:
+            # DROP ... CASCADE would take them silently and for good; they are someone else's objects.
+            raise RefusedError(
+                f"dropping schema {settings.schema}'s objects would also drop {_plural(len(outside), 'object')} "
+                f"outside it that depend on them: {shown}; refusing; nothing was changed; remove them first, "
+                "or pass --force to drop them with the schema's objects"
+            )
+        if outside:
+            reporter.note(f"dropped with --force outside schema {settings.schema}: {shown}", dropped_outside=outside)
         dropped = schema.drop_objects(conn, settings.schema, found.objects)
         step.message = f"Dropped {_plural(dropped, 'object')} in schema {settings.schema}"
         step.fields.update(dropped=dropped, schema=settings.schema)
@@ -112,9 +135,22 @@ def _preload_generator() -> None:
     threading.Thread(target=importlib.import_module, args=("dbtool.seed.load",), name="preload", daemon=True).start()
 
 
+_ALEMBIC_PRELOADS: list[threading.Thread] = []
+
+
 def _preload_alembic() -> None:
     # Alembic and SQLAlchemy take ~0.2 s to import; the same overlap with the network, for migrate.
-    threading.Thread(target=migrate.preload, name="preload-alembic", daemon=True).start()
+    thread = threading.Thread(target=migrate.preload, name="preload-alembic", daemon=True)
+    _ALEMBIC_PRELOADS[:] = [t for t in _ALEMBIC_PRELOADS if t.is_alive()] + [thread]
+    thread.start()
+
+
+def _project_identity(settings: Settings) -> str | None:
+    # Reading the revisions imports Alembic: wait for a preload still doing that, since first imports
+    # of it racing in two threads fail.
+    for thread in list(_ALEMBIC_PRELOADS):
+        thread.join()
+    return project.identity(settings.project)
 
 
 def _seed(
@@ -147,8 +183,14 @@ def _seed(
             generated_tables=sorted(counts),
             left_out_enum_values=left_out,
             refused_tables=refused,
+            **made_by(settings),
         ),
     )
+
+
+def made_by(settings: Settings) -> dict[str, Any]:
+    """The dbtool_meta fields that name the run's project (the guard compares them next time)."""
+    return {"project": _project_identity(settings), "project_name": str(settings.project)}
 
 
 def _seed_any_schema(conn: psycopg.Connection, settings: Settings, reporter: Reporter,  # type: ignore[type-arg]
@@ -372,6 +414,7 @@ def migrate_database(settings: Settings, reporter: Reporter, revision: str = "he
         tables = digest.table_digests(conn, settings.schema, digest.data_tables(conn, settings.schema, upgraded.version_table))
         meta.record(conn, settings.schema, meta.MetaRecord(
             event="migrate", revision=result.revision, table_digests=tables, version_table=upgraded.version_table,
+            **made_by(settings),
         ))
         notify(conn, result)
 
@@ -384,7 +427,7 @@ def drop_database(settings: Settings, reporter: Reporter) -> RunResult:
 
     def work(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
         result.dropped = len(_drop(conn, settings, reporter).objects)
-        meta.record(conn, settings.schema, meta.MetaRecord(event="drop"))
+        meta.record(conn, settings.schema, meta.MetaRecord(event="drop", **made_by(settings)))
 
     return _locked_transaction(settings, reporter, result, work)
 

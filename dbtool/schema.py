@@ -11,6 +11,8 @@ import psycopg
 from psycopg import sql
 from psycopg.pq import TransactionStatus
 
+from dbtool.errors import RefusedError
+
 logger = logging.getLogger(__name__)
 
 BOOKKEEPING_TABLES = ("dbtool_meta",)  # dbtool's own; a reset keeps it
@@ -49,6 +51,50 @@ SELECT kind, name FROM (
 ) o ORDER BY kind, name
 """
 
+# The schema of object (x.classid, x.objid); for a trigger, default, rule or policy, its table's. NULL for
+# objects in no schema (event triggers, publications).
+NAMESPACE_OF = """  WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = x.objid)
+  WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = x.objid)
+  WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = x.objid)
+  WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = x.objid)
+  WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = x.objid)
+  WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = x.objid)
+  WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = x.objid)
+  WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = x.objid)
+  WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = x.objid)
+  """
+
+# Objects outside the schema that dropping its managed objects (`OBJECTS_SQL`) with CASCADE would drop
+# too: everything that depends on them, transitively, whose own schema is another one. A view is named
+# rather than its rule; the internal triggers of a foreign key go with the key and are not named.
+OUTSIDE_DROPPED_SQL = """
+WITH RECURSIVE roots AS (
+  SELECT CASE WHEN o.kind IN ('type', 'domain') THEN 'pg_type'::regclass::oid
+              WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN 'pg_proc'::regclass::oid
+              ELSE 'pg_class'::regclass::oid END AS classid,
+         CASE WHEN o.kind IN ('type', 'domain') THEN to_regtype(format('%I.%I', {schema}::text, o.name))::oid
+              WHEN o.kind IN ('function', 'procedure', 'aggregate') THEN to_regprocedure(o.name)::oid
+              ELSE to_regclass(format('%I.%I', {schema}::text, o.name))::oid END AS objid
+  FROM ({objects}) o
+),
+dropped(classid, objid, objsubid) AS (
+  SELECT classid, objid, 0 FROM roots WHERE objid IS NOT NULL
+  UNION
+  SELECT d.classid, d.objid, d.objsubid FROM pg_depend d JOIN dropped x ON d.refclassid = x.classid AND d.refobjid = x.objid
+  WHERE d.deptype IN ('n', 'a', 'i')
+)
+SELECT DISTINCT o.type || ' ' || coalesce(o.identity, '?')
+FROM dropped x
+CROSS JOIN LATERAL (SELECT (SELECT ev_class FROM pg_rewrite WHERE x.classid = 'pg_rewrite'::regclass AND oid = x.objid) AS view) r
+CROSS JOIN LATERAL pg_identify_object(CASE WHEN r.view IS NULL THEN x.classid ELSE 'pg_class'::regclass END,
+                                      coalesce(r.view, x.objid), CASE WHEN r.view IS NULL THEN x.objsubid ELSE 0 END) o
+CROSS JOIN LATERAL (SELECT CASE x.classid
+{namespace_of}END AS nsp) dep
+WHERE dep.nsp IS DISTINCT FROM to_regnamespace({schema}) AND dep.nsp IS DISTINCT FROM 'pg_toast'::regnamespace
+  AND NOT (x.classid = 'pg_trigger'::regclass AND (SELECT tgisinternal FROM pg_trigger WHERE oid = x.objid))
+ORDER BY 1
+"""
+
 DROP_KEYWORDS = {  # in the order they are dropped: dependents first, types last
     "materialized view": "MATERIALIZED VIEW",
     "view": "VIEW",
@@ -77,6 +123,14 @@ class SchemaObject:
 def objects_query(schema: str) -> sql.Composed:
     """The SELECT listing (kind, name) of every managed object in an existing `schema`."""
     return sql.SQL(OBJECTS_SQL).format(schema=sql.Literal(schema), bookkeeping=sql.Literal(list(BOOKKEEPING_TABLES)))
+
+
+def outside_dropped(conn: psycopg.Connection, schema: str) -> list[str]:  # type: ignore[type-arg]
+    """The objects outside `schema` (foreign keys, views, columns of its types, triggers calling its
+    functions...) that dropping its managed objects with CASCADE would drop too, one phrase each."""
+    query = sql.SQL(OUTSIDE_DROPPED_SQL.replace("{namespace_of}", NAMESPACE_OF)).format(
+        schema=sql.Literal(schema), objects=objects_query(schema))
+    return [r[0] for r in conn.execute(query).fetchall()]
 
 
 def drop_statement(schema: str, objects: list[SchemaObject]) -> sql.Composable:
@@ -263,10 +317,40 @@ def bulk_load(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> I
         conn.execute("; ".join(after))
 
 
+# The tables a TRUNCATE of the given ones must empty with them: every table whose foreign key points at
+# one of them, and so on (what CASCADE would reach). Those outside the schema are someone else's, with
+# the foreign keys that reach them. A partition's cloned keys (conparentid) come with its parent's.
+TRUNCATED_SQL = """
+WITH RECURSIVE emptied(oid) AS (
+  SELECT c.oid FROM pg_class c WHERE c.relnamespace = to_regnamespace(%(schema)s) AND c.relname = ANY(%(tables)s)
+  UNION
+  SELECT k.conrelid FROM pg_constraint k JOIN emptied e ON e.oid = k.confrelid WHERE k.contype = 'f' AND k.conparentid = 0
+)
+SELECT c.relnamespace = to_regnamespace(%(schema)s), c.relname::text, c.oid::regclass::text, c.relkind = 'p',
+       (SELECT string_agg(format('%%I to %%s', k.conname, k.confrelid::regclass), ', ' ORDER BY k.conname)
+        FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'f' AND k.conparentid = 0
+          AND k.confrelid IN (SELECT oid FROM emptied))
+FROM emptied e JOIN pg_class c ON c.oid = e.oid
+ORDER BY 1 DESC, 3
+"""
+
+
 def truncate(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> None:  # type: ignore[type-arg]
-    """Empty `tables` in one statement (a seed replaces all of their data); tables whose foreign keys
-    point at them are emptied too, since their rows would point at rows that no longer exist."""
-    if tables:
-        conn.execute(
-            sql.SQL("TRUNCATE {} CASCADE").format(sql.SQL(", ").join(sql.Identifier(schema, t) for t in tables))
+    """Empty `tables` and the tables of `schema` whose foreign keys point at them (their rows would
+    point at rows that no longer exist), in one TRUNCATE without CASCADE; refuse (exit 3), before
+    anything changes, when a table outside `schema` points at them: its rows are not dbtool's to empty."""
+    if not tables:
+        return
+    found = conn.execute(TRUNCATED_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
+    outside = [f"{qualified} (foreign key {keys})" for inside, _, qualified, _, keys in found if not inside]
+    if outside:
+        shown = "; ".join(outside[:3]) + (f" and {len(outside) - 3} more" if len(outside) > 3 else "")
+        raise RefusedError(
+            f"cannot empty the seeded tables: table {shown} outside schema {schema} references them, and dbtool "
+            "never empties tables outside the managed schema, even with --force; nothing was changed; drop that "
+            "foreign key (`dbtool reset --force` drops it) or empty the referencing table yourself"
         )
+    # ONLY: an inheritance child outside `tables` keeps its rows (a partitioned table has none of its own).
+    targets = [sql.SQL("{}{}").format(sql.SQL("" if partitioned else "ONLY "), sql.Identifier(schema, name))
+               for _, name, _, partitioned, _ in found]
+    conn.execute(sql.SQL("TRUNCATE {}").format(sql.SQL(", ").join(targets)))

@@ -78,6 +78,18 @@ def locked_session(settings: Settings, reporter: Reporter, command: str) -> Iter
         yield Session(stack.enter_context(pool.connection()), lock_conn.info.backend_pid, settings.lock_key, pool)
 
 
+def check_lock(conn: psycopg.Connection, session: Session,  # type: ignore[type-arg]
+               outcome: str = "before commit, so this run was no longer serialized; rolled back, database unchanged") -> None:
+    """Raise LockLostError unless the session's lock backend still holds the advisory lock: if it ended
+    (an idle_session_timeout, a proxy, a network cut), another run may be working too."""
+    if not held_by(conn, session.lock_pid, session.lock_key):
+        raise LockLostError(
+            f"the session holding advisory lock {session.lock_key} (pid {session.lock_pid}) ended {outcome}; "
+            "check the server's idle_session_timeout and that no transaction-pooling proxy sits "
+            "between dbtool and the server"
+        )
+
+
 def blockers(conn: psycopg.Connection, schema: str, since: datetime | None = None) -> list[str]:  # type: ignore[type-arg]
     """Sessions holding locks on relations in `schema` (in a transaction open at `since`), described for a human."""
     rows = conn.execute(BLOCKERS_SQL, {"schema": schema, "since": since}).fetchall()
@@ -120,15 +132,7 @@ def transaction(
                 ).fetchone()[2]  # type: ignore[index]
                 try:
                     done = work(conn)
-                    # Checked last, in the transaction about to commit: if the lock session ended (an
-                    # idle_session_timeout, a proxy, a network cut), another run may be working too.
-                    if not held_by(conn, session.lock_pid, session.lock_key):
-                        raise LockLostError(
-                            f"the session holding advisory lock {session.lock_key} (pid {session.lock_pid}) ended "
-                            "before commit, so this run was no longer serialized; rolled back, database unchanged; "
-                            "check the server's idle_session_timeout and that no transaction-pooling proxy sits "
-                            "between dbtool and the server"
-                        )
+                    check_lock(conn, session)  # last, in the transaction about to commit
                 except BaseException:
                     _close_if_busy(conn)
                     raise

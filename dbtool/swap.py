@@ -23,8 +23,9 @@ from psycopg import sql
 from dbtool import digest, meta, migrate, schema
 from dbtool.config import Settings
 from dbtool.errors import ConfigError, MigrationError, RefusedError
+from dbtool.lock import held_by
 from dbtool.report import Reporter
-from dbtool.session import Session, transaction
+from dbtool.session import Session, check_lock, transaction
 
 logger = logging.getLogger(__name__)
 
@@ -37,18 +38,7 @@ CLEANUP_LOCK_TIMEOUT_MS = 200  # per attempt to drop the old schema; a reader wa
 CLEANUP_ATTEMPTS = 25
 POLL = 0.05  # seconds between checks of the loader threads
 
-# The schema of object (x.classid, x.objid); for a trigger, default, rule or policy, its table's. NULL for
-# objects in no schema (event triggers, publications).
-NAMESPACE_OF = """  WHEN 'pg_class'::regclass THEN (SELECT relnamespace FROM pg_class WHERE oid = x.objid)
-  WHEN 'pg_type'::regclass THEN (SELECT typnamespace FROM pg_type WHERE oid = x.objid)
-  WHEN 'pg_proc'::regclass THEN (SELECT pronamespace FROM pg_proc WHERE oid = x.objid)
-  WHEN 'pg_constraint'::regclass THEN (SELECT connamespace FROM pg_constraint WHERE oid = x.objid)
-  WHEN 'pg_rewrite'::regclass THEN (SELECT c.relnamespace FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class WHERE r.oid = x.objid)
-  WHEN 'pg_trigger'::regclass THEN (SELECT c.relnamespace FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid WHERE t.oid = x.objid)
-  WHEN 'pg_attrdef'::regclass THEN (SELECT c.relnamespace FROM pg_attrdef a JOIN pg_class c ON c.oid = a.adrelid WHERE a.oid = x.objid)
-  WHEN 'pg_policy'::regclass THEN (SELECT c.relnamespace FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid WHERE p.oid = x.objid)
-  WHEN 'pg_statistic_ext'::regclass THEN (SELECT stxnamespace FROM pg_statistic_ext WHERE oid = x.objid)
-  """
+NAMESPACE_OF = schema.NAMESPACE_OF
 
 # Objects elsewhere that depend on objects of the schema by OID: after a rename they would follow the
 # old schema (a view would show the old rows), and dropping the old schema would drop them.
@@ -139,6 +129,8 @@ SELECT (SELECT count(*) FROM pg_class WHERE relnamespace NOT IN (to_regnamespace
 """
 # How many rows the live tables hold, counting each at most up to the threshold (auto's question).
 BOUNDED_COUNT = "SELECT count(*) FROM (SELECT 1 FROM {} LIMIT {}) t"
+# What a swap that lost its lock says: it stops at once, since another run may be building too.
+STOPPED = "while the swap was building, so this run was no longer serialized; stopped before {}; schema {} unchanged"
 
 
 class Hazard(Exception):
@@ -183,9 +175,8 @@ def _live_rows(conn: psycopg.Connection[Any], live: str, cap: int) -> int:
     found = digest.data_tables(conn, live, None)
     if not found:
         return 0
-    query = sql.SQL(" UNION ALL ").join(
-        sql.SQL(BOUNDED_COUNT).format(sql.Identifier(live, t.name), sql.Literal(cap)) for t in found
-    )
+    source = digest.own_rows(conn, live, found)
+    query = sql.SQL(" UNION ALL ").join(sql.SQL(BOUNDED_COUNT).format(source[t.name], sql.Literal(cap)) for t in found)
     return sum(n for (n,) in conn.execute(query).fetchall())
 
 
@@ -231,18 +222,24 @@ def _guard(conn: psycopg.Connection[Any], settings: Settings) -> None:
         guard(conn, settings, meta.inspect(conn, settings.schema))
 
 
+def _serialized(conn: psycopg.Connection[Any], session: Session, live: str, step: str) -> None:
+    """Stop (LockLostError) unless this run still holds the advisory lock: checked before each step that writes."""
+    check_lock(conn, session, STOPPED.format(step, live))
+
+
 def _reset(session: Session, settings: Settings, reporter: Reporter, result: Any) -> None:
     live, shadow = settings.schema, shadow_name(settings.schema)
     conn = session.conn
     with reporter.step("shadow") as step:
         _guard(conn, settings)
+        _serialized(conn, session, live, "creating the shadow schema")
         removed = _remove(conn, [shadow, old_name(live)])
-        _create_shadow(conn, live, shadow)
+        shadow_oid = _create_shadow(conn, live, shadow)
         step.message = f"Created schema {shadow}" + (f" (removed a leftover {', '.join(removed)})" if removed else "")
         step.fields.update(schema=shadow, removed=removed)
     try:
         swapped = False
-        version_table = _migrate(conn, settings, reporter, shadow, result)
+        version_table = _migrate(session, settings, reporter, shadow, result)
         tables, planned = _seed(session, settings, reporter, shadow, version_table, result)
         with reporter.step("swap") as step:
             transaction(session, settings, reporter,
@@ -251,10 +248,10 @@ def _reset(session: Session, settings: Settings, reporter: Reporter, result: Any
             step.message = f"Swapped {shadow} in as {live}"
     except Exception:
         if not swapped:
-            _remove_quietly(conn, shadow)  # a failure (or a hazard) leaves nothing; a kill leaves it for the next run
+            _remove_quietly(session, shadow, shadow_oid)  # a failure (or a hazard) leaves nothing; a kill leaves it for the next run
         raise
     with reporter.step("cleanup") as step:
-        dropped = _drop_old(conn, old_name(live))
+        dropped = _drop_old(session, old_name(live))
         step.message = f"Dropped the old schema {old_name(live)}" if dropped else (
             f"Left the old schema {old_name(live)} to the next reset (still in use by a long transaction)")
         step.fields.update(dropped=dropped)
@@ -268,18 +265,30 @@ def _remove(conn: psycopg.Connection[Any], names: Sequence[str]) -> list[str]:
     return found
 
 
-def _remove_quietly(conn: psycopg.Connection[Any], shadow: str) -> None:
+def _remove_quietly(session: Session, shadow: str, oid: int) -> None:
+    """Remove the shadow this run created (schema `oid`) after a failure, only while this run still holds
+    the lock: a run that lost it may find, under the same name, the shadow of the run that holds it now."""
     # Cleanup never hides the original error: the next run removes what this one could not.
+    conn = session.conn
     try:
-        if not conn.closed and conn.info.transaction_status == psycopg.pq.TransactionStatus.IDLE:
-            _remove(conn, [shadow])
+        if conn.closed or conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+            return
+        with conn.transaction():
+            if not held_by(conn, session.lock_pid, session.lock_key):
+                logger.warning("left schema %s in place: this run lost its advisory lock; the next reset removes it", shadow)
+                return
+            if conn.execute("SELECT to_regnamespace(%s)::oid", (shadow,)).fetchone()[0] != oid:  # type: ignore[index]
+                logger.warning("left schema %s in place: it is not the one this run created", shadow)
+                return
+            conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(shadow)))
     except psycopg.Error:
         logger.warning("could not remove schema %s after a failure; the next reset will", shadow, exc_info=True)
 
 
-def _create_shadow(conn: psycopg.Connection[Any], live: str, shadow: str) -> None:
+def _create_shadow(conn: psycopg.Connection[Any], live: str, shadow: str) -> int:
     """Create the shadow with the live schema's owner, comment, grants and default privileges, so that
-    the tables the migrations create get the privileges they would get in the live schema."""
+    the tables the migrations create get the privileges they would get in the live schema; return its
+    oid, which tells this run's shadow from one of the same name that another run created."""
     statements: list[sql.Composable] = [sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(shadow))]
     row = conn.execute(
         "SELECT nspowner::regrole::text, obj_description(oid, 'pg_namespace') FROM pg_namespace WHERE nspname = %s", (live,)
@@ -298,11 +307,14 @@ def _create_shadow(conn: psycopg.Connection[Any], live: str, shadow: str) -> Non
                 sql.SQL(grantee), sql.SQL(" WITH GRANT OPTION" if grantable else "")))
     with conn.transaction():
         conn.execute(sql.SQL("; ").join(statements))
+        return int(conn.execute("SELECT to_regnamespace(%s)::oid", (shadow,)).fetchone()[0])  # type: ignore[index]
 
 
-def _migrate(conn: psycopg.Connection[Any], settings: Settings, reporter: Reporter, shadow: str, result: Any) -> str:
+def _migrate(session: Session, settings: Settings, reporter: Reporter, shadow: str, result: Any) -> str:
     """Run the project's migrations into the shadow (its version table too) in one transaction, and
-    commit only if they changed nothing outside it; return the version table's name in the live schema."""
+    commit only if they changed nothing outside it and the lock is still held; return the version
+    table's name in the live schema."""
+    conn = session.conn
     with reporter.step("migrate") as step, conn.transaction():
         conn.execute("SELECT set_config('search_path', quote_ident(%s), true)", (shadow,))
         before = conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0]  # type: ignore[index]
@@ -321,6 +333,7 @@ def _migrate(conn: psycopg.Connection[Any], settings: Settings, reporter: Report
         if outside:
             shown = ", ".join(outside[:3]) + (f" and {len(outside) - 3} more" if len(outside) > 3 else "")
             raise Hazard(f"the migrations change objects outside the schema they migrate ({shown})")
+        _serialized(conn, session, settings.schema, "committing the migrations")
         result.revision = upgraded.revision
         step.message = f"Migrated {shadow} to {upgraded.revision}"
         step.fields.update(revision=upgraded.revision, previous="base", project=str(settings.project), schema=shadow)
@@ -353,6 +366,7 @@ def _seed(
                     pieces.append((t.name, lambda c, t=t, part=ranges[start:start + per_piece]:
                                    load.copy_rows(c, shadow, settings.seed, planned, t, part)))
         saved = schema.saved_constraints(conn, shadow, tables)
+        _serialized(conn, session, settings.schema, "loading the shadow schema")
         if saved:
             conn.execute("; ".join(schema.drop_statement_of(k, t, n) for k, t, n, _ in reversed(saved)))
         # Off for the load as in a one-transaction reset: the same rows either way, and a trigger that
@@ -361,12 +375,13 @@ def _seed(
         if triggers:
             conn.execute("; ".join(schema.disable_trigger_statements(triggers)))
         counts = {name: 0 for name, _ in pieces}  # in load order, for the summary line
-        for name, rows in in_parallel(session, width, pieces):
+        for name, rows in in_parallel(session, width, pieces, settings.schema):
             counts[name] = counts.get(name, 0) + rows
+        _serialized(conn, session, settings.schema, "rebuilding keys and indexes")
         if triggers:
             conn.execute("; ".join(schema.enable_trigger_statements(triggers)))
         load.move_sequences(conn, shadow, sequences, counts)
-        _rebuild(session, width, saved)
+        _rebuild(session, width, saved, settings.schema)
         describe_plan_seed(step, settings, planned, counts)
         step.fields.update(connections=width)
     result.profile, result.seed, result.scale = settings.profile, settings.seed, settings.scale
@@ -379,7 +394,7 @@ def _seed(
     return digests, planned
 
 
-def _rebuild(session: Session, width: int, saved: list[tuple[int, str, str, str]]) -> None:
+def _rebuild(session: Session, width: int, saved: list[tuple[int, str, str, str]], live: str) -> None:
     """Re-create keys and indexes, one table per connection at a time, then the foreign keys (which
     lock both of their tables against each other) on one connection."""
     by_table: dict[str, list[str]] = {}
@@ -387,10 +402,11 @@ def _rebuild(session: Session, width: int, saved: list[tuple[int, str, str, str]
         if kind != schema.FOREIGN_KEY:
             by_table.setdefault(table, []).append(schema.create_statement_of(kind, table, name, definition))
     pieces = [(table, lambda c, s=statements: _execute(c, s)) for table, statements in by_table.items()]
-    for _ in in_parallel(session, width, pieces):
+    for _ in in_parallel(session, width, pieces, live):
         pass
     foreign = [schema.create_statement_of(*row) for row in saved if row[0] == schema.FOREIGN_KEY]
     if foreign:
+        _serialized(session.conn, session, live, "adding foreign keys")
         session.conn.execute("; ".join(foreign))
 
 
@@ -400,11 +416,12 @@ def _execute(conn: psycopg.Connection[Any], statements: list[str]) -> int:
 
 
 def in_parallel(
-    session: Session, width: int, pieces: list[tuple[str, Callable[[psycopg.Connection[Any]], int]]]
+    session: Session, width: int, pieces: list[tuple[str, Callable[[psycopg.Connection[Any]], int]]], live: str,
 ) -> list[tuple[str, int]]:
     """Run each piece (autocommit: committed when it returns) on one of `width` connections, the work
-    connection and pooled ones; return (name, result) per piece. The first failure, or an interrupt of
-    this thread, cancels what the others are running before it propagates."""
+    connection and pooled ones, each only while this run still holds the lock on schema `live`; return
+    (name, result) per piece. The first failure, or an interrupt of this thread, cancels what the others
+    are running before it propagates."""
     todo = list(reversed(pieces))
     done: list[tuple[str, int]] = []
     failures: list[BaseException] = []
@@ -420,6 +437,7 @@ def in_parallel(
                     if failures or not todo:
                         return
                     name, piece = todo.pop()
+                _serialized(conn, session, live, f"loading {name}")
                 value = piece(conn)
                 with guard:
                     done.append((name, value))
@@ -494,13 +512,13 @@ def _swap(
         sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(shadow), sql.Identifier(live)),
     ]))
     result.dropped = len(objects)
-    from dbtool.reset import notify
+    from dbtool.reset import made_by, notify
 
     meta.record(conn, live, meta.MetaRecord(
         event=result.command, revision=result.revision, profile=result.profile, seed=result.seed, scale=result.scale,
         row_counts=result.row_counts, table_digests=tables, digest=result.digest, version_table=version_table,
         generated_tables=sorted(t.name for t in planned.tables if t.generated),
-        left_out_enum_values=list(planned.left_out_enum_values),
+        left_out_enum_values=list(planned.left_out_enum_values), **made_by(settings),
     ))
     notify(conn, result)
 
@@ -509,12 +527,17 @@ def _exists(conn: psycopg.Connection[Any], name: str) -> bool:
     return bool(conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (name,)).fetchone()[0])  # type: ignore[index]
 
 
-def _drop_old(conn: psycopg.Connection[Any], old: str) -> bool:
+def _drop_old(session: Session, old: str) -> bool:
     """Drop the replaced schema, each attempt with a short lock_timeout: only transactions still using
-    the old tables can block it, and new statements resolve the new ones, so readers barely notice."""
+    the old tables can block it, and new statements resolve the new ones, so readers barely notice.
+    A run that lost its lock leaves it: the schema of that name may be another run's by now."""
+    conn = session.conn
     for attempt in range(CLEANUP_ATTEMPTS):
         try:
             with conn.transaction():
+                if not held_by(conn, session.lock_pid, session.lock_key):
+                    logger.warning("left the old schema %s in place: this run lost its advisory lock", old)
+                    return False
                 conn.execute("SELECT set_config('lock_timeout', %s, true)", (f"{CLEANUP_LOCK_TIMEOUT_MS}ms",))
                 conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(old)))
             return True

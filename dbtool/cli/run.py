@@ -54,7 +54,18 @@ def _settings(reporter: Any, start_local: bool = True, **options: Any) -> Settin
         server = local.ensure() if start_local else local.require_running()
         reporter.note(f"Using embedded Postgres in {server.data_dir} (no DATABASE_URL given)", embedded=True)
         settings = Settings.from_options(**{**options, "database_url": server.url}, sources={**sources, "database_url": "embedded"})
+    _note_fallback(reporter, settings)
     return settings
+
+
+def _note_fallback(reporter: Any, settings: Settings) -> None:
+    """Say in one line when no project was found and the built-in example runs."""
+    from dbtool.project import fallback_note
+
+    note = fallback_note(settings.project)
+    if note:
+        # A note like the embedded server's, not stderr: stderr carries one line, the error, if any.
+        reporter.note(note, project="built-in example")
 
 
 def _parameter_source(name: str) -> str | None:
