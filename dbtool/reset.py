@@ -233,9 +233,14 @@ REFUSED_CLASSES = ("22", "23", "P0")  # data exceptions, integrity violations, e
 _COPY_CONTEXT = re.compile(r'COPY "?([^",]+)"?, line')
 
 
+def refused_rows(exc: psycopg.Error) -> bool:
+    """True when the server refused rows (a constraint, a data error, a trigger's exception)."""
+    return (exc.sqlstate or "").startswith(REFUSED_CLASSES)
+
+
 def _refusing_table(exc: psycopg.Error, in_schema: str, generated: list[str]) -> str | None:
     """The generated table whose rows the server refused, when that is what `exc` says."""
-    if not (exc.sqlstate or "").startswith(REFUSED_CLASSES):
+    if not refused_rows(exc):
         return None
     diag = exc.diag
     if diag.table_name in generated and diag.schema_name in (None, in_schema):

@@ -240,7 +240,16 @@ def _reset(session: Session, settings: Settings, reporter: Reporter, result: Any
     try:
         swapped = False
         version_table = _migrate(session, settings, reporter, shadow, result)
-        tables, planned = _seed(session, settings, reporter, shadow, version_table, result)
+        try:
+            tables, planned = _seed(session, settings, reporter, shadow, version_table, result)
+        except psycopg.Error as exc:
+            from dbtool.reset import refused_rows
+
+            if not refused_rows(exc):
+                raise
+            # The pieces are committed one by one here, so a table cannot be retried empty as the
+            # one-transaction reset does (auto falls back to it).
+            raise Hazard(f"the server refused generated rows in the shadow ({' '.join(str(exc).split())[:200]})") from None
         with reporter.step("swap") as step:
             transaction(session, settings, reporter,
                         lambda c: _swap(c, settings, shadow, version_table, tables, planned, result))

@@ -321,6 +321,13 @@ def test_a_table_whose_rows_the_server_refuses_is_left_empty_not_the_whole_reset
     assert counts["customers"] > 0 and counts["tickets"] > 0, counts
     verify = dbtool_process("verify", "--alembic-config", str(ini), "--database-url", url, cwd=tmp_path)
     assert verify.returncode == 0, verify.stderr
+    # A swap commits its COPY pieces one by one and cannot retry a table empty: it refuses (auto falls
+    # back to the one-transaction reset), with nothing changed.
+    before = _state(url)
+    swap = dbtool_process("reset", "--alembic-config", str(ini), "--database-url", url, "--yes", "--strategy", "swap",
+                          cwd=tmp_path)
+    assert swap.returncode == 2 and "refused generated rows in the shadow" in one_line(swap.stderr), swap.stderr
+    assert _state(url) == before
 
 
 def test_a_check_outside_the_shapes_on_nullable_columns_alone_is_met_with_nulls_or_left_to_the_server(
