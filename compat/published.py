@@ -119,9 +119,10 @@ PROJECTS: tuple[Project, ...] = (
         driver="psycopg2",
         home_variable="AIRFLOW_HOME",  # importing airflow writes airflow.cfg there
         known_failures={
-            # The transaction strategy now plans asset_active at 0 rows; swap still seeds it.
-            "swap": "seeded duplicates under the unique index idx_asset_active_name_unique: re-creating it after "
-                    "COPY fails (partial/expression index re-creation, fix in flight)",
+            # The one-transaction reset leaves asset_active empty with the server's words; a swap commits its
+            # COPY pieces one by one, so it refuses instead (exit 2, nothing changed; auto falls back).
+            "swap": "refused: the server refused generated rows in the shadow (unique index "
+                    "idx_asset_active_name_unique, which the plan does not see through)",
         },
         note="squashed 2.6.2 base; revisions import airflow; needs psycopg2",
     ),
@@ -190,17 +191,13 @@ PROJECTS: tuple[Project, ...] = (
     Project("cinder", "cinder==29.0.0", "cinder/db/migrations/versions", imports_package=True,
             known_failures={
                 # The transaction strategy now plans services at 0 rows; swap still seeds it.
-                "swap": "seeded duplicates under the unique index services_uuid_idx (an index, not a constraint): "
-                        "COPY services fails",
+                "swap": "refused: the server refused generated rows in the shadow (unique index services_uuid_idx); "
+                        "the one-transaction reset leaves services empty with the server's words",
             },
             note="35-table initial revision; data migrations on op.get_bind()"),
     Project("mistral", "mistral==23.0.0", "mistral/db/sqlalchemy/migration/alembic_migrations/versions",
             imports_package=True, note="revisions import mistral's model types"),
     Project("langflow", "langflow-base==1.13.0", "langflow/alembic/versions", imports_package=True,
-            known_failures={
-                "verify": "verify re-plans tables (sso_user_profile, ...) differently from the reset that seeded them: "
-                          "\"profile 'dev' changed since the last reset\"",
-            },
             note="large history; triggers; partial indexes; autocommit_block with CREATE INDEX CONCURRENTLY"),
 )
 

@@ -69,6 +69,9 @@ class Relation:
     right: str
 
 
+MAX_SHOWN_CHECK = 200  # a skip reason quotes the CHECK: real ones run to kilobytes, one line must stay readable
+
+
 def scale_of(column: Column) -> int:
     """Decimals kept for a numeric-like column (numeric's scale; two for floats)."""
     if column.base == "numeric":
@@ -117,7 +120,8 @@ def _parse(name: str, definition: str) -> checks.Node:
     try:
         return checks.parse(definition)
     except Unsupported as exc:
-        raise Unsupported(f"CHECK {name} ({definition}) is not a supported shape: {exc}") from None
+        shown = definition if len(definition) <= MAX_SHOWN_CHECK else definition[:MAX_SHOWN_CHECK - 1] + "…"
+        raise Unsupported(f"CHECK {name} ({shown}) is not a supported shape: {exc}") from None
 
 
 def _merge(atoms: list[Atom], columns: dict[str, Column]) -> tuple[dict[str, Domain], list[Relation]]:
