@@ -39,7 +39,7 @@ WITH RECURSIVE tables AS (
   SELECT DISTINCT ON (column_type) column_type, type_oid AS base_oid,
          (SELECT max(typmod) FROM domains x WHERE x.column_type = d.column_type) AS domain_typmod,
          (SELECT bool_or(not_null) FROM domains x WHERE x.column_type = d.column_type) AS domain_not_null,
-         (SELECT coalesce(json_agg(pg_get_constraintdef(k.oid)), '[]') FROM domains x
+         (SELECT coalesce(json_agg(pg_get_constraintdef(k.oid) ORDER BY k.conname), '[]') FROM domains x
             JOIN pg_constraint k ON k.contypid = x.type_oid WHERE x.column_type = d.column_type AND k.contype = 'c')
            AS domain_checks
   FROM domains d ORDER BY column_type, depth DESC
@@ -86,7 +86,8 @@ SELECT coalesce(json_agg(json_build_object(
       'name', i.indexrelid::regclass::text, 'partial', i.indpred IS NOT NULL,
       'columns', (SELECT json_agg(coalesce(a.attname, '') ORDER BY u.n) FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(num, n)
                   LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.num)
-    )), '[]')
+    -- by name: pg_index's own order changes when the load re-creates indexes, and the plan must not
+    ) ORDER BY i.indexrelid::regclass::text), '[]')
     FROM pg_index i WHERE i.indrelid = tables.oid AND i.indisunique
       AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid))
 ) ORDER BY tables.relname), '[]')

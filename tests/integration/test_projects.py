@@ -365,3 +365,21 @@ def test_a_check_outside_the_shapes_on_nullable_columns_alone_is_met_with_nulls_
     assert counts["quotas"] == 0 and "quotas: left empty" in result.stdout, result.stdout
     verify = dbtool_process("verify", "--alembic-config", str(ini), "--database-url", url, cwd=tmp_path)
     assert verify.returncode == 0, verify.stderr
+
+
+def test_the_catalog_lists_unique_indexes_by_name_whatever_order_they_were_made_in(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # Which column of two overlapping unique indexes is made unique follows the order the catalog lists
+    # them in; pg_index's own order changes when the load re-creates indexes, so verify planned otherwise
+    # than the reset (langflow's sso_user_profile). Made in reverse name order here.
+    from dbtool import catalog
+
+    url = new_database()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE profiles (id serial PRIMARY KEY, provider text NOT NULL, subject text NOT NULL,"
+                     " handle text NOT NULL)")
+        conn.execute("CREATE UNIQUE INDEX z_profiles_provider_subject ON profiles (provider, subject)")
+        conn.execute("CREATE UNIQUE INDEX a_profiles_handle_provider ON profiles (handle, provider)")
+        (table,) = catalog.read(conn, "public", [])
+    assert [i.name for i in table.unique_indexes] == ["a_profiles_handle_provider", "z_profiles_provider_subject"]
