@@ -258,7 +258,8 @@ WITH RECURSIVE loaded AS (
 )
 SELECT t.tgrelid::regclass::text, quote_ident(t.tgname), t.tgenabled
 FROM pg_trigger t JOIN loaded l ON l.oid = t.tgrelid
-WHERE NOT t.tgisinternal AND t.tgenabled <> 'D'
+-- Before Postgres 15 a partition's clone of its parent's trigger is marked internal: a user trigger still.
+WHERE (NOT t.tgisinternal OR (t.tgparentid <> 0 AND t.tgconstraint = 0)) AND t.tgenabled <> 'D'
 ORDER BY 1, 2
 """
 ENABLE_KEYWORDS = {"O": "ENABLE", "A": "ENABLE ALWAYS", "R": "ENABLE REPLICA"}

@@ -95,7 +95,7 @@ def assert_reset_matches_plain_alembic(project: FixtureProject, tables: tuple[st
         reset = run_dbtool("reset", project, url, "--yes", cwd=tmp_path)
         assert reset.returncode == 0, f"reset #{attempt}: {reset.stderr}"
         counts = row_counts(url, tables)
-        assert all(counts.values()), f"reset #{attempt} left tables empty: {counts}"
+        assert all(counts.values()), f"reset #{attempt} left tables empty: {counts}\n{reset.stdout}"
         assert dump(url) == expected, f"reset #{attempt} differs from plain alembic"
         assert index_states(url) == index_states(reference), f"reset #{attempt}: indexes differ"
     return url

@@ -198,17 +198,23 @@ def _key_value(url: str, password: str) -> str:
     return " ".join(f"{k}={v}" for k, v in parts.items())
 
 
+def _secret(url: str) -> str:
+    """The server's own password where it needs one (a container), else a made-up one (trust)."""
+    return _parts(url).get("password") or SECRET
+
+
 @pytest.mark.parametrize("where", ["flag", "env"])
 def test_a_key_value_connection_string_works_and_its_password_is_never_shown(
     where: str, project: Path, database_url: str, conn: psycopg.Connection,  # type: ignore[type-arg]
 ) -> None:
-    dsn = _key_value(database_url, SECRET)
+    secret = _secret(database_url)
+    dsn = _key_value(database_url, secret)
     args = ["--database-url", dsn] if where == "flag" else []
     env = {"DATABASE_URL": dsn} if where == "env" else {}
     for command in (["config"], ["config", "--json"], ["reset", "--profile", "ci"], ["status"], ["verify"]):
         done = dbtool_process(*command, *args, env=env, cwd=project, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
-        assert SECRET not in done.stdout + done.stderr
+        assert secret not in done.stdout + done.stderr
     assert conn.execute("SELECT count(*) FROM customers").fetchone() == (10,)
     shown = json.loads(dbtool_process("config", "--json", *args, env=env, cwd=project).stdout)["settings"]["database-url"]
     assert "password=***" in shown["value"] and shown["source"] == where
@@ -240,14 +246,15 @@ def test_a_wrong_key_value_string_is_refused_without_echoing_it(project: Path) -
 def test_sqlalchemy_and_multi_host_urls_work(form: str, project: Path, database_url: str, conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
     parts = _parts(database_url)
     user, host, port, dbname = parts.get("user", "postgres"), parts["host"], parts.get("port", "5432"), parts["dbname"]
+    secret = _secret(database_url)  # URL-safe here: the container's and the made-up one
     if form == "sqlalchemy":
-        url = (f"postgresql+psycopg://{user}:{SECRET}@/{dbname}?host={host}&port={port}" if host.startswith("/")
-               else f"postgresql+psycopg://{user}:{SECRET}@{host}:{port}/{dbname}")
+        url = (f"postgresql+psycopg://{user}:{secret}@/{dbname}?host={host}&port={port}" if host.startswith("/")
+               else f"postgresql+psycopg://{user}:{secret}@{host}:{port}/{dbname}")
     elif host.startswith("/"):  # a Unix socket: the hosts go in the query; the first one is not there
-        url = f"postgresql://{user}:{SECRET}@/{dbname}?host=/nonexistent-dbtool-dir,{host}&port=1,{port}"
+        url = f"postgresql://{user}:{secret}@/{dbname}?host=/nonexistent-dbtool-dir,{host}&port=1,{port}"
     else:
-        url = f"postgresql://{user}:{SECRET}@127.0.0.1:1,{host}:{port}/{dbname}"
+        url = f"postgresql://{user}:{secret}@127.0.0.1:1,{host}:{port}/{dbname}"
     done = dbtool_process("reset", "--profile", "ci", "--database-url", url, cwd=project, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert SECRET not in done.stdout + done.stderr
+    assert secret not in done.stdout + done.stderr
     assert conn.execute("SELECT count(*) FROM customers").fetchone() == (10,)
