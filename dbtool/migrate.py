@@ -125,7 +125,9 @@ def script_directory(project: Project) -> Any:
     """The project's ScriptDirectory; a project without script_location is bad configuration (exit 2)."""
     from alembic.util import CommandError
 
-    with _in_project(project):
+    # Whatever importing the revisions prints (importing airflow points its logs at stdout) must not
+    # break --json: a handler made now keeps the stream it was given.
+    with _in_project(project), contextlib.redirect_stdout(sys.stderr):
         try:
             script = _script_directory(project)
             # The revision map is read lazily, importing every revision file: do it here, where the

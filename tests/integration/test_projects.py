@@ -383,3 +383,20 @@ def test_the_catalog_lists_unique_indexes_by_name_whatever_order_they_were_made_
         conn.execute("CREATE UNIQUE INDEX a_profiles_handle_provider ON profiles (handle, provider)")
         (table,) = catalog.read(conn, "public", [])
     assert [i.name for i in table.unique_indexes] == ["a_profiles_handle_provider", "z_profiles_provider_subject"]
+
+
+def test_what_importing_the_revisions_prints_stays_off_stdout_under_json(
+    new_database: Callable[[], str], tmp_path: Path
+) -> None:
+    # Importing airflow's revisions points its logs at stdout; the guard reads the revisions (the
+    # project's identity) on a second reset, before any migration runs: --json must still be one document.
+    copied = tmp_path / "project"
+    shutil.copytree(PROJECTS["generic"].config.parent, copied)
+    revision = copied / "versions" / "c47d1e5a9f32_add_priority_to_tickets.py"
+    revision.write_text(revision.read_text().replace("import sqlalchemy as sa\n", "import sqlalchemy as sa\n\nprint('imported')\n", 1))
+    url = new_database()
+    for attempt in (1, 2):
+        done = dbtool_process("reset", "--alembic-config", str(copied / "alembic.ini"), "--database-url", url,
+                              "--yes", "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["digest"], f"reset #{attempt}: {done.stdout}"
