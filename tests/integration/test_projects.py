@@ -50,6 +50,19 @@ def tables(url: str, schema: str) -> set[str]:
     return {r[0] for r in rows}
 
 
+def generic_with_revision(tmp_path: Path, revision: str, doc: str, *statements: str) -> Path:
+    """A copy of the generic fixture with one more revision on its head running `statements`; its ini."""
+    copied = tmp_path / "project"
+    shutil.copytree(PROJECTS["generic"].config.parent, copied)
+    body = "".join(f"    op.execute({statement!r})\n" for statement in statements)
+    (copied / "versions" / f"{revision}_added.py").write_text(
+        f'"""{doc}\n\nRevision ID: {revision}\nRevises: c47d1e5a9f32\n"""\nfrom alembic import op\n\n'
+        f"revision = {revision!r}\ndown_revision = 'c47d1e5a9f32'\nbranch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade() -> None:\n{body}\n\ndef downgrade() -> None:\n    pass\n"
+    )
+    return copied / "alembic.ini"
+
+
 def one_line(stderr: str) -> str:
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in stderr, stderr
@@ -294,19 +307,12 @@ def test_a_table_whose_rows_the_server_refuses_is_left_empty_not_the_whole_reset
     # A unique index on an expression (n % 3) is one the plan cannot see through: the server refuses
     # the generated rows. That table (and the one whose NOT NULL key needs it) stays empty with one line;
     # the rest is seeded, and verify regenerates the same state.
-    copied = tmp_path / "project"
-    shutil.copytree(PROJECTS["generic"].config.parent, copied)
-    (copied / "versions" / "5e1f9a3c7b26_add_codes.py").write_text(
-        '"""add codes with a unique expression index\n\nRevision ID: 5e1f9a3c7b26\nRevises: c47d1e5a9f32\n"""\n'
-        "from alembic import op\n\n"
-        "revision = '5e1f9a3c7b26'\ndown_revision = 'c47d1e5a9f32'\nbranch_labels = None\ndepends_on = None\n\n\n"
-        "def upgrade() -> None:\n"
-        "    op.execute('CREATE TABLE codes (id serial PRIMARY KEY, n integer NOT NULL)')\n"
-        "    op.execute('CREATE UNIQUE INDEX codes_n_mod_3 ON codes ((n % 3))')\n"
-        "    op.execute('CREATE TABLE code_uses (id serial PRIMARY KEY, code_id integer NOT NULL REFERENCES codes)')\n\n\n"
-        "def downgrade() -> None:\n    pass\n"
+    ini = generic_with_revision(
+        tmp_path, "5e1f9a3c7b26", "add codes with a unique expression index",
+        "CREATE TABLE codes (id serial PRIMARY KEY, n integer NOT NULL)",
+        "CREATE UNIQUE INDEX codes_n_mod_3 ON codes ((n % 3))",
+        "CREATE TABLE code_uses (id serial PRIMARY KEY, code_id integer NOT NULL REFERENCES codes)",
     )
-    ini = copied / "alembic.ini"
     url = new_database()
 
     result = dbtool_process("reset", "--alembic-config", str(ini), "--database-url", url, "--yes", cwd=tmp_path)
@@ -336,22 +342,14 @@ def test_a_check_outside_the_shapes_on_nullable_columns_alone_is_met_with_nulls_
     # CKAN's package.extras: `jsonb_typeof(extras) = 'object' AND NOT jsonb_path_exists(...)` on a
     # nullable column held NULL in every row, instead of emptying the table and every table needing it.
     # Where NULL does not satisfy the CHECK (coalesce), the server refuses the rows: that table alone stays empty.
-    copied = tmp_path / "project"
-    shutil.copytree(PROJECTS["generic"].config.parent, copied)
-    (copied / "versions" / "7c3d1e9a5f48_add_packages.py").write_text(
-        '"""add packages with a jsonpath CHECK\n\nRevision ID: 7c3d1e9a5f48\nRevises: c47d1e5a9f32\n"""\n'
-        "from alembic import op\n\n"
-        "revision = '7c3d1e9a5f48'\ndown_revision = 'c47d1e5a9f32'\nbranch_labels = None\ndepends_on = None\n\n\n"
-        "def upgrade() -> None:\n"
-        "    op.execute('''CREATE TABLE packages (id serial PRIMARY KEY, name text NOT NULL, extras jsonb,\n"
-        "        CONSTRAINT package_flat_extras CHECK (jsonb_typeof(extras) = 'object' AND\n"
-        "            NOT jsonb_path_exists(extras, '$.* ? (@.type() <> \"string\")')))''')\n"
-        "    op.execute('CREATE TABLE resources (id serial PRIMARY KEY, package_id integer NOT NULL REFERENCES packages)')\n"
-        "    op.execute('''CREATE TABLE quotas (id serial PRIMARY KEY, amount integer,\n"
-        "        CONSTRAINT quotas_positive CHECK (coalesce(amount, 0) > 5))''')\n\n\n"
-        "def downgrade() -> None:\n    pass\n"
+    ini = generic_with_revision(
+        tmp_path, "7c3d1e9a5f48", "add packages with a jsonpath CHECK",
+        """CREATE TABLE packages (id serial PRIMARY KEY, name text NOT NULL, extras jsonb,
+             CONSTRAINT package_flat_extras CHECK (jsonb_typeof(extras) = 'object' AND
+               NOT jsonb_path_exists(extras, '$.* ? (@.type() <> "string")')))""",
+        "CREATE TABLE resources (id serial PRIMARY KEY, package_id integer NOT NULL REFERENCES packages)",
+        "CREATE TABLE quotas (id serial PRIMARY KEY, amount integer, CONSTRAINT quotas_positive CHECK (coalesce(amount, 0) > 5))",
     )
-    ini = copied / "alembic.ini"
     url = new_database()
 
     result = dbtool_process("reset", "--alembic-config", str(ini), "--database-url", url, "--yes", cwd=tmp_path)
