@@ -40,7 +40,7 @@ class Bad:
 # the private server's password-protected role.
 CASES = {
     # malformed or partial URLs: exit 2 before any connection
-    "url-not-a-url": Bad(("--database-url", "localhost/app"), 2, "must start with postgresql://"),
+    "url-not-a-url": Bad(("--database-url", "localhost/app"), 2, "expected postgresql://user:password@host:port/dbname or key=value"),
     "url-other-scheme": Bad(("--database-url", "mysql://app@localhost/app"), 2, "must start with postgresql://"),
     "url-no-host": Bad(("--database-url", "postgresql:///app"), 2, "has no host"),
     "url-no-database": Bad(("--database-url", "postgresql://app@localhost"), 2, "names no database"),
