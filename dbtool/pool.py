@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -19,13 +18,14 @@ from psycopg_pool import ConnectionPool
 
 from dbtool import redact
 from dbtool.config import Settings, mask_url
+from dbtool.urls import mask_secrets
+from dbtool.urls import password as url_password
 from dbtool.errors import ConfigError, DbtoolError, UnreachableError
 
 logger = logging.getLogger(__name__)
 
 MIN_POOL_SIZE = 2  # the lock connection and the work connection, opened in parallel
 READY_POLL_INTERVAL = 0.01  # seconds between checks while the first connections are made
-MIN_MASKED_LENGTH = 4  # passwords at least this long are masked wherever they appear in an error
 
 # Told of every connection a pool opens; a fleet keeps their cancel handles to stop a target on a signal.
 CONNECTION_OBSERVER: ContextVar[Callable[[psycopg.Connection[Any]], None] | None] = ContextVar(
@@ -43,7 +43,6 @@ def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
     """Open a pool of min 2, max settings.pool_max autocommit connections; close it on exit."""
     assert settings.database_url is not None
     redact.remember(settings.database_url)  # psycopg.pool logs libpq's errors, which may quote the password
-    redact.install()  # again: logging may have been configured after the reporter was made
     try:
         # libpq's own URL parser (syntax, percent escapes, unknown parameters), before any connection.
         conninfo_to_dict(settings.database_url)
@@ -132,12 +131,6 @@ def _masked_reason(exc: BaseException, settings: Settings) -> str:
     url = settings.database_url or ""
     if url:
         reason = reason.replace(url, mask_url(url))
-        try:
-            password = urlsplit(url).password
-        except ValueError:
-            password = None
-        for secret in {password or "", unquote(password or "")} - {""}:
-            reason = re.sub(f'"[^"]*{re.escape(secret)}[^"]*"', '"***"', reason)
-            if len(secret) >= MIN_MASKED_LENGTH:  # shorter ones would mangle ordinary words
-                reason = reason.replace(secret, "***")
+        password = url_password(url)
+        reason = mask_secrets(reason, {password, quote(password, safe="")})
     return reason

@@ -10,7 +10,6 @@ from __future__ import annotations
 import configparser
 import tomllib
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import dbtool
@@ -105,17 +104,6 @@ def _sibling_toml(directory: Path) -> Path | None:
     # The pyproject template keeps script_location in pyproject.toml and only the URL in alembic.ini.
     toml = directory / PYPROJECT_TOML
     return toml.resolve() if toml.is_file() and _has_alembic_table(toml) else None
-
-
-@lru_cache(maxsize=32)
-def identity(project: Project) -> str | None:
-    """The project as dbtool_meta records it: its base revision ids ("base 1a2b3c4d5e6f"), the same on
-    every machine and checkout and unchanged as revisions are added (a path is neither); None when it
-    has no revisions yet."""
-    from dbtool import migrate
-
-    bases = sorted(migrate.script_directory(project).get_bases())
-    return f"base {','.join(bases)}" if bases else None
 
 
 def fallback_note(project: Project) -> str | None:

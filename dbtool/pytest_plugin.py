@@ -27,6 +27,8 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from dbtool.options import PLUGIN_OPTIONS  # the option table: plain data
+
 # Nothing else of dbtool (psycopg, alembic, numpy) is imported here: a session that never asks for
 # dbtool_db must not pay for it. The fixtures import what they need.
 if TYPE_CHECKING:
@@ -51,19 +53,16 @@ Log = Callable[[str], None]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("dbtool", "dbtool test databases (the dbtool_db fixture)")
-    group.addoption("--dbtool-profile", default=None, help="seed profile of dbtool_db (default: settings file, else dev)")
-    group.addoption("--dbtool-seed", type=int, default=None, help="PRNG seed of dbtool_db (default: settings file, else 42)")
-    group.addoption("--dbtool-alembic-config", default=None,
-                    help="the project's alembic.ini or pyproject.toml (default: found in the rootdir, else the built-in example)")
+    for entry in PLUGIN_OPTIONS:  # from dbtool's option table
+        group.addoption(f"--dbtool-{entry.file_key}", type=entry.type, default=None, help=entry.plugin[0])
     group.addoption("--dbtool-warm", type=int, default=None,
                     help=f"clones made ahead per template, on as many background threads (default {DEFAULT_WARM}; 0: none)")
     group.addoption("--dbtool-clone-strategy", default=None, choices=("auto", "wal_log", "file_copy"),
                     help="how clones are copied: auto (default: time both on the server at session start, keep "
                          "the faster), wal_log, or file_copy (with file cloning on Postgres 18)")
-    parser.addini("dbtool_profile", "seed profile of dbtool_db")
+    for entry in PLUGIN_OPTIONS:
+        parser.addini(f"dbtool_{entry.name}", entry.plugin[1])
     parser.addini("dbtool_clone_strategy", "auto, wal_log or file_copy")
-    parser.addini("dbtool_seed", "PRNG seed of dbtool_db")
-    parser.addini("dbtool_alembic_config", "the project's alembic.ini or pyproject.toml, relative to the rootdir")
     parser.addini("dbtool_warm", "clones made ahead per template")
 
 
@@ -83,13 +82,13 @@ def session_options(config: pytest.Config) -> dict[str, Any]:
     options.pop("database_url", None)  # the server is the plugin's choice (DATABASE_URL or one it starts)
     if options.get("alembic_config"):
         options["alembic_config"] = str(root / options["alembic_config"])
-    for name in ("profile", "seed", "alembic_config"):
-        value = config.getini(f"dbtool_{name}")
+    for entry in PLUGIN_OPTIONS:
+        name, value = entry.name, config.getini(f"dbtool_{entry.name}")
         if value:
-            options[name] = int(value) if name == "seed" else str(root / value) if name == "alembic_config" else value
+            options[name] = str(root / value) if name == "alembic_config" else entry.type(value)
     invoked = config.invocation_params.dir
-    for name in ("profile", "seed", "alembic_config"):
-        value = config.getoption(f"dbtool_{name}")
+    for entry in PLUGIN_OPTIONS:
+        name, value = entry.name, config.getoption(f"dbtool_{entry.name}")
         if value is not None:
             options[name] = str(invoked / value) if name == "alembic_config" else value
     return options
@@ -266,9 +265,9 @@ class Databases:
 
     def settings(self, overrides: dict[str, Any]) -> Settings:
         """Validated settings for one state (ConfigError for a bad profile, seed or scale)."""
-        settings = self._settings_type.from_options(**{**self.options, **overrides, "database_url": self.server_url})
-        settings.__dict__["project"] = self.project  # found once, from the rootdir (see template._pinned)
-        return settings
+        # The project was found once, from the rootdir: not looked up again in the working directory.
+        return self._settings_type.from_options(**{**self.options, **overrides, "database_url": self.server_url},
+                                                project=self.project)
 
     def template(self, overrides: dict[str, Any]) -> Template:
         """The template for this state, found or built once per session."""

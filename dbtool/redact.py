@@ -1,4 +1,7 @@
-"""Keep database passwords out of log records, whoever writes them (dbtool, psycopg, psycopg.pool)."""
+"""Keep database passwords out of log records, whoever writes them (dbtool, psycopg, psycopg.pool).
+
+`remember` a URL's password; a PasswordFilter on a handler masks what it remembers. The CLI puts one on
+the handler it makes; library code never touches logging's handlers."""
 
 from __future__ import annotations
 
@@ -6,10 +9,9 @@ import logging
 import re
 from urllib.parse import quote, unquote
 
-from dbtool.config import conninfo, is_url, libpq_form, mask_url, parse_target, url_parts
 from dbtool.errors import ConfigError
+from dbtool.urls import conninfo, is_url, libpq_form, mask_secrets, mask_url, parse_target, url_parts
 
-MIN_MASKED_LENGTH = 4  # shorter passwords are masked only inside quotes: bare, they would mangle ordinary words
 URL_PATTERN = re.compile(r"postgres(?:ql)?(?:\+\w+)?://[^\s'\"]*")
 
 _passwords: set[str] = set()
@@ -39,13 +41,8 @@ def _written_passwords(url: str) -> list[str]:
 
 def mask(text: str) -> str:
     """`text` with database URLs shown as user@host:port/dbname and remembered passwords as ***."""
-    text = URL_PATTERN.sub(_shown, text)
-    for secret in sorted(_passwords, key=len, reverse=True):
-        # libpq quotes what it could not parse ("invalid percent-encoded token"): drop the whole token.
-        text = re.sub(f'"[^"]*{re.escape(secret)}[^"]*"', '"***"', text)
-        if len(secret) >= MIN_MASKED_LENGTH:
-            text = text.replace(secret, "***")
-    return text
+    # libpq quotes what it could not parse ("invalid percent-encoded token"): the whole token goes.
+    return mask_secrets(URL_PATTERN.sub(_shown, text), _passwords)
 
 
 def _shown(match: re.Match[str]) -> str:
@@ -75,8 +72,8 @@ class PasswordFilter(logging.Filter):
         return True
 
 
-def install(logger: logging.Logger | None = None) -> None:
-    """Add a PasswordFilter to every handler of `logger` (the root logger: where every logger's records end up)."""
-    for handler in (logger or logging.getLogger()).handlers:
+def install(logger: logging.Logger) -> None:
+    """Add a PasswordFilter to every handler of `logger` (a handler of your own: dbtool adds none to anyone's)."""
+    for handler in logger.handlers:
         if not any(isinstance(f, PasswordFilter) for f in handler.filters):
             handler.addFilter(PasswordFilter())

@@ -1,7 +1,8 @@
 """Settings from a file: ./dbtool.toml (top-level keys) or [tool.dbtool] in ./pyproject.toml.
 
-Precedence is flag > environment > file > default; the CLI applies a file value only to an option
-left at its default. Keys are spelled like the flags (`pool-max` for --pool-max).
+Precedence is flag > environment > file > default: the CLI hands the values read here to click as its
+`default_map` (dbtool/cli/run.py). Keys, their types and choices come from the option table
+(dbtool/options.py) and are spelled like the flags (`pool-max` for --pool-max).
 """
 
 from __future__ import annotations
@@ -12,29 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from dbtool.errors import ConfigError
+from dbtool.options import FILE_OPTIONS
 
 DBTOOL_TOML = "dbtool.toml"
 PYPROJECT_TOML = "pyproject.toml"
 
-# File key -> (option name, accepted value types). --force and --yes are deliberately absent:
-# skipping a safety check must be visible on the command line.
-FILE_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {
-    "database-url": ("database_url", (str,)),
-    "pool-max": ("pool_max", (int,)),
-    "lock-timeout": ("lock_timeout", (int, float)),
-    "lock-key": ("lock_key", (int,)),
-    "profile": ("profile", (str,)),
-    "seed": ("seed", (int,)),
-    "scale": ("scale", (int,)),
-    "workers": ("workers", (int,)),
-    "schema": ("schema", (str,)),
-    "log-format": ("log_format", (str,)),
-    "alembic-config": ("alembic_config", (str,)),
-    "strategy": ("strategy", (str,)),
-    "strict": ("strict", (bool,)),
-}
+# File key -> (option name, accepted value types), from the option table. --force and --yes are
+# deliberately absent: skipping a safety check must be visible on the command line.
+FILE_KEYS: dict[str, tuple[str, tuple[type, ...]]] = {o.file_key: (o.name, o.file_types) for o in FILE_OPTIONS if o.file_key}
 SEED_DATA_KEYS = {"profiles", "columns", "hooks"}  # what the data looks like, not how a run behaves
-CHOICES = {"log-format": ("text", "json"), "strategy": ("auto", "transaction", "swap")}
+CHOICES = {o.file_key: o.choices for o in FILE_OPTIONS if o.file_key and o.choices}
 TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
 
 
@@ -151,7 +139,9 @@ def ignored_note(file: FileSettings) -> str | None:
             "read); move those settings into it, or delete one of the two")
 
 
-INIT_DEFAULTS = {"profile": "dev", "seed": 42, "schema": "public", "pool-max": 6, "lock-timeout": 600}
+# What `dbtool init` writes: the common settings with their defaults (600, not 600.0).
+INIT_DEFAULTS = {o.file_key: int(o.default) if o.type is float and float(o.default).is_integer() else o.default
+                 for o in FILE_OPTIONS if o.init and o.file_key}
 
 
 def init_settings(directory: Path, alembic_config: str | None) -> Path:

@@ -24,13 +24,13 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
 import dbtool
+from dbtool import urls
 from dbtool.config import Settings
 from dbtool.errors import ConfigError, LockBusyError
 from dbtool.lock import lock_holders
@@ -146,9 +146,7 @@ def is_stale(comment: Mapping[str, Any], current: State, project: str, now: floa
 
 def with_database(url: str, dbname: str) -> str:
     """`url` pointing at database `dbname` instead (a dbname= parameter too)."""
-    parts = urlsplit(url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "dbname"]
-    return urlunsplit(parts._replace(path=f"/{dbname}", query=urlencode(query, safe="/")))
+    return urls.with_dbname(url, dbname)
 
 
 STRATEGIES = ("wal_log", "file_copy")
@@ -195,13 +193,7 @@ def clone_statement(template: str, clone: str, server_version: int, strategy: st
 
 def without_password(url: str) -> str:
     """`url` with its password removed (not masked: the result still connects, through ~/.pgpass or trust)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, host = netloc.rsplit("@", 1)
-        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"]
-    return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="/")))
+    return urls.without_password(url)
 
 
 def check_database_name(name: str) -> None:
@@ -319,11 +311,7 @@ def new_clone_name(key: str) -> str:
 
 def _pinned(settings: Settings, url: str) -> Settings:
     """`settings` aimed at `url`, keeping the project already found (not looked up again in the cwd)."""
-    moved = replace(settings, database_url=url)
-    # Settings.project is a cached_property found relative to the working directory; a test may have
-    # changed directory since, so the copy keeps the instance the caller resolved.
-    moved.__dict__["project"] = settings.project
-    return moved
+    return replace(settings, database_url=url)  # replace carries the project along
 
 
 def _exists(conn: psycopg.Connection[Any], name: str, template: bool = False) -> bool:

@@ -20,9 +20,10 @@ import typer
 
 from dbtool import __version__
 from dbtool.cli import commands, embedded  # noqa: F401  (importing them registers their commands on the app)
-from dbtool.cli.app import Verbose, app
-from dbtool.cli.run import _before_command, _configure_logging
+from dbtool.cli.app import LogFormatFirst, Verbose, app, declared
+from dbtool.cli.run import _configure_logging, _load_settings_file
 from dbtool.errors import EXIT_USAGE, Terminated
+from dbtool.options import OPTIONS
 
 __all__ = ["app", "main"]
 
@@ -34,13 +35,16 @@ def _version_callback(value: bool) -> None:
 
 
 @app.callback()
+@declared
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version_callback, is_eager=True, help="Show the version.")] = False,
-    verbose: Verbose = False,
-    log_format: Annotated[str | None, typer.Option(help="text or json; also accepted after the command.")] = None,
+    ctx: typer.Context,
+    *,
+    version: Annotated[bool, typer.Option(*OPTIONS["version"].flags, callback=_version_callback, is_eager=True,
+                                          help=OPTIONS["version"].help)],
+    verbose: Verbose,
+    log_format: LogFormatFirst = None,
 ) -> None:
-    _before_command.clear()
-    _before_command["log_format"] = log_format
+    _load_settings_file(ctx, log_format)
     _configure_logging(verbose)
 
 

@@ -1,10 +1,17 @@
-"""The typer apps and the options the commands share (flags, environment variables, help)."""
+"""The typer apps and the options of the commands, built from the option table (dbtool/options.py)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any, ParamSpec, TypeVar, get_type_hints
 
 import typer
+
+from dbtool.options import OPTIONS
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 EXIT_CODES_HELP = (
     "Exit codes: 0 done; 1 failed, rolled back; 2 bad usage; 3 refused by the safety guard; "
@@ -21,52 +28,55 @@ app = typer.Typer(
 local_app = typer.Typer(help="Manage the embedded local Postgres (needs the dbtool[embedded] extra).", no_args_is_help=True)
 app.add_typer(local_app, name="local")
 
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="DATABASE_URL", show_envvar=True,
-                 help="Target database, postgresql://user:password@host:port/dbname. Default: the embedded local server."),
-]
-PoolMax = Annotated[int, typer.Option(envvar="DBTOOL_POOL_MAX", help="Pool max size, >= 2 (one connection holds the lock).")]
-LockTimeout = Annotated[float, typer.Option(envvar="DBTOOL_LOCK_TIMEOUT", help="Seconds to wait for the lock; 0 = try once.")]
-LockKey = Annotated[int, typer.Option(envvar="DBTOOL_LOCK_KEY", help="Advisory lock key (bigint).")]
-Profile = Annotated[str, typer.Option(envvar="DBTOOL_PROFILE", help="Seed profile (see `dbtool profiles`).")]
-Seed = Annotated[int, typer.Option(envvar="DBTOOL_SEED", help="PRNG seed, 0..4294967295.")]
-Scale = Annotated[int, typer.Option(envvar="DBTOOL_SCALE", help="Multiply the profile's row counts.")]
-Workers = Annotated[int, typer.Option(envvar="DBTOOL_WORKERS", help="Generator processes; 0 = automatic. Never changes the data.")]
-Schema = Annotated[str, typer.Option(envvar="DBTOOL_SCHEMA", help="Managed schema.")]
-AlembicConfig = Annotated[
-    str | None,
-    typer.Option("--alembic-config", envvar="DBTOOL_ALEMBIC_CONFIG", show_envvar=True,
-                 help="The project's alembic.ini or pyproject.toml. Default: ./alembic.ini, else [tool.alembic] "
-                      "in ./pyproject.toml, else the built-in example."),
-]
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs on stderr (also before the command).")]
-Force = Annotated[bool, typer.Option("--force", help="Reset a non-empty database dbtool did not create (never a protected one).")]
-Yes = Annotated[bool, typer.Option("--yes", "-y", envvar="DBTOOL_YES", help="Do not ask for confirmation.")]
-Strict = Annotated[bool, typer.Option("--strict", envvar="DBTOOL_STRICT",
-                                      help="Exit 2 when a table cannot be filled automatically, instead of leaving it empty.")]
-Strategy = Annotated[str, typer.Option(envvar="DBTOOL_STRATEGY",
-                                        help="reset only: transaction (one transaction), swap (build a shadow schema on "
-                                             "the other pool connections, then rename it in), or auto.")]
-LogFormat = Annotated[str, typer.Option(envvar="DBTOOL_LOG_FORMAT", help="text or json (one JSON object per step).")]
-AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-# Fleet options: several targets in one command (see dbtool/fleet.py).
-DatabaseUrls = Annotated[
-    list[str] | None,
-    typer.Option("--database-url", envvar="DATABASE_URL", show_envvar=True,
-                 help="Target database, postgresql://user:password@host:port/dbname; repeat it for several. "
-                      "Default: the embedded local server."),
-]
-Targets = Annotated[
-    str | None,
-    typer.Option("--targets", envvar="DBTOOL_TARGETS", show_envvar=True,
-                 help="File listing the targets, one 'name = URL' or URL per line; ${VAR} is taken from the environment."),
-]
-Shard = Annotated[
-    str | None,
-    typer.Option("--shard", envvar="DBTOOL_SHARD", show_envvar=True,
-                 help="Only shard INDEX/COUNT of the targets (0-based: a Kubernetes Indexed Job's completion index)."),
-]
-Parallel = Annotated[
-    int, typer.Option(envvar="DBTOOL_PARALLEL", help="Targets in flight at once; 0 = automatic (4 per core, at most 16)."),
-]
+
+def option(name: str, variant: str | None = None, env: bool = True) -> Any:
+    """The typer option for table entry `name` (dbtool/options.py): flags, environment variable and help;
+    `variant` picks another help text of the entry, `env=False` leaves its environment variable out."""
+    entry = OPTIONS[name]
+    return typer.Option(*entry.flags, envvar=entry.env if env else None, help=entry.help_for(variant))
+
+
+def declared(function: Callable[P, R]) -> Callable[P, R]:
+    """`function` with the table's default for every parameter that names an option and has none of its own
+    (commands list the options they take, keyword-only; the table says the rest)."""
+    hints = get_type_hints(function, include_extras=True)
+    signature = inspect.signature(function)
+    parameters = [
+        p.replace(annotation=hints.get(p.name, p.annotation),
+                  default=OPTIONS[p.name].default if p.default is p.empty and p.name in OPTIONS else p.default)
+        for p in signature.parameters.values()
+    ]
+    function.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    return function
+
+
+# The options, as the commands' parameters take them; their defaults come from the table (see `declared`).
+DatabaseUrl = Annotated[str | None, option("database_url")]
+DatabaseUrls = Annotated[list[str] | None, option("database_url", "repeat")]  # fleets: several targets
+PoolMax = Annotated[int, option("pool_max")]
+LockTimeout = Annotated[float, option("lock_timeout")]
+LockKey = Annotated[int, option("lock_key")]
+Profile = Annotated[str, option("profile")]
+Seed = Annotated[int, option("seed")]
+Scale = Annotated[int, option("scale")]
+Workers = Annotated[int, option("workers")]
+Schema = Annotated[str, option("schema")]
+AlembicConfig = Annotated[str | None, option("alembic_config")]
+Verbose = Annotated[bool, option("verbose")]
+Version = Annotated[bool, option("version")]
+Force = Annotated[bool, option("force")]
+ProtectionForce = Annotated[bool, option("force", "protection")]
+Yes = Annotated[bool, option("yes")]
+Strict = Annotated[bool, option("strict")]
+Strategy = Annotated[str, option("strategy")]
+LogFormat = Annotated[str, option("log_format")]
+LogFormatFirst = Annotated[str | None, option("log_format", "root", env=False)]  # before the command name
+AsJson = Annotated[bool, option("as_json")]
+Targets = Annotated[str | None, option("targets")]
+Shard = Annotated[str | None, option("shard")]
+Parallel = Annotated[int, option("parallel")]
+Revision = Annotated[str, option("revision")]
+CloneStrategy = Annotated[str, option("clone_strategy")]
+Prune = Annotated[bool, option("prune")]
+UnusedFor = Annotated[float, option("unused_for")]
+DataDir = Annotated[str | None, option("data_dir")]

@@ -11,6 +11,7 @@ import typer
 from dbtool.cli.app import (
     AlembicConfig,
     AsJson,
+    CloneStrategy,
     DatabaseUrl,
     DatabaseUrls,
     Force,
@@ -20,6 +21,9 @@ from dbtool.cli.app import (
     Parallel,
     PoolMax,
     Profile,
+    ProtectionForce,
+    Prune,
+    Revision,
     Scale,
     Schema,
     Seed,
@@ -27,10 +31,12 @@ from dbtool.cli.app import (
     Strategy,
     Strict,
     Targets,
+    UnusedFor,
     Verbose,
     Workers,
     Yes,
     app,
+    declared,
 )
 from dbtool.cli.run import (
     _confirm,
@@ -46,38 +52,35 @@ from dbtool.cli.run import (
     _urls,
     _with_file,
 )
-from dbtool.config import (
-    ADVISORY_LOCK_KEY,
-    DEFAULT_LOCK_TIMEOUT,
-    DEFAULT_POOL_MAX,
-    DEFAULT_SEED,
-    Settings,
-)
+from dbtool.config import Settings
 from dbtool.errors import ConfigError
+from dbtool.options import FILE_OPTIONS
 
 
 def _destructive(command: str, action_word: str, pipeline: str) -> Callable[..., None]:
+    @declared
     def run(
-        database_url: DatabaseUrls = None,
-        pool_max: PoolMax = DEFAULT_POOL_MAX,
-        lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
-        lock_key: LockKey = ADVISORY_LOCK_KEY,
-        profile: Profile = "dev",
-        seed: Seed = DEFAULT_SEED,
-        scale: Scale = 1,
-        workers: Workers = 0,
-        schema: Schema = "public",
-        alembic_config: AlembicConfig = None,
-        force: Force = False,
-        yes: Yes = False,
-        strict: Strict = False,
-        strategy: Strategy = "auto",
-        log_format: LogFormat = "text",
-        as_json: AsJson = False,
-        verbose: Verbose = False,
-        targets: Targets = None,
-        shard: Shard = None,
-        parallel: Parallel = 0,
+        *,
+        database_url: DatabaseUrls,
+        pool_max: PoolMax,
+        lock_timeout: LockTimeout,
+        lock_key: LockKey,
+        profile: Profile,
+        seed: Seed,
+        scale: Scale,
+        workers: Workers,
+        schema: Schema,
+        alembic_config: AlembicConfig,
+        force: Force,
+        yes: Yes,
+        strict: Strict,
+        strategy: Strategy,
+        log_format: LogFormat,
+        as_json: AsJson,
+        verbose: Verbose,
+        targets: Targets,
+        shard: Shard,
+        parallel: Parallel,
     ) -> None:
         reporter = _reporter(log_format, as_json, verbose)
         urls = _urls(database_url)
@@ -122,21 +125,23 @@ app.command("drop")(drop_cmd)
 
 
 @app.command()
+@declared
 def migrate(
-    revision: Annotated[str, typer.Option(help="Target revision: head, base, or an id.")] = "head",
-    database_url: DatabaseUrls = None,
-    pool_max: PoolMax = DEFAULT_POOL_MAX,
-    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
-    lock_key: LockKey = ADVISORY_LOCK_KEY,
-    schema: Schema = "public",
-    alembic_config: AlembicConfig = None,
-    force: Force = False,
-    log_format: LogFormat = "text",
-    as_json: AsJson = False,
-    verbose: Verbose = False,
-    targets: Targets = None,
-    shard: Shard = None,
-    parallel: Parallel = 0,
+    *,
+    revision: Revision,
+    database_url: DatabaseUrls,
+    pool_max: PoolMax,
+    lock_timeout: LockTimeout,
+    lock_key: LockKey,
+    schema: Schema,
+    alembic_config: AlembicConfig,
+    force: Force,
+    log_format: LogFormat,
+    as_json: AsJson,
+    verbose: Verbose,
+    targets: Targets,
+    shard: Shard,
+    parallel: Parallel,
 ) -> None:
     """Migrate the schema to a revision (up or down) with Alembic, in one locked transaction."""
     reporter = _reporter(log_format, as_json, verbose)
@@ -164,17 +169,19 @@ def migrate(
 
 
 def _protection(protected: bool) -> Callable[..., None]:
+    @declared
     def run(
-        database_url: DatabaseUrl = None,
-        pool_max: PoolMax = DEFAULT_POOL_MAX,
-        lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
-        lock_key: LockKey = ADVISORY_LOCK_KEY,
-        schema: Schema = "public",
-        force: Annotated[bool, typer.Option("--force", help="Required by unprotect: undoing protection is deliberate.")] = False,
-        yes: Yes = False,
-        log_format: LogFormat = "text",
-        as_json: AsJson = False,
-        verbose: Verbose = False,
+        *,
+        database_url: DatabaseUrl,
+        pool_max: PoolMax,
+        lock_timeout: LockTimeout,
+        lock_key: LockKey,
+        schema: Schema,
+        force: ProtectionForce,
+        yes: Yes,
+        log_format: LogFormat,
+        as_json: AsJson,
+        verbose: Verbose,
     ) -> None:
         reporter = _reporter(log_format, as_json, verbose)
 
@@ -202,17 +209,19 @@ app.command("unprotect")(unprotect_cmd)
 
 
 def _read_only(name: str) -> Callable[..., None]:
+    @declared
     def run(
-        database_url: DatabaseUrls = None,
-        schema: Schema = "public",
-        alembic_config: AlembicConfig = None,
-        lock_key: LockKey = ADVISORY_LOCK_KEY,
-        log_format: LogFormat = "text",
-        as_json: AsJson = False,
-        verbose: Verbose = False,
-        targets: Targets = None,
-        shard: Shard = None,
-        parallel: Parallel = 0,
+        *,
+        database_url: DatabaseUrls,
+        schema: Schema,
+        alembic_config: AlembicConfig,
+        lock_key: LockKey,
+        log_format: LogFormat,
+        as_json: AsJson,
+        verbose: Verbose,
+        targets: Targets,
+        shard: Shard,
+        parallel: Parallel,
     ) -> None:
         reporter = _reporter(log_format, as_json, verbose)
         urls = _urls(database_url)
@@ -244,13 +253,15 @@ app.command("verify")(verify_cmd)
 
 
 @app.command("plan")
+@declared
 def plan_cmd(
-    database_url: DatabaseUrl = None,
-    profile: Profile = "dev",
-    scale: Scale = 1,
-    schema: Schema = "public",
-    alembic_config: AlembicConfig = None,
-    as_json: AsJson = False,
+    *,
+    database_url: DatabaseUrl,
+    profile: Profile,
+    scale: Scale,
+    schema: Schema,
+    alembic_config: AlembicConfig,
+    as_json: AsJson,
 ) -> None:
     """Show what a reset would generate: rows per table, and per column the rule chosen and why (reads the migrated schema)."""
     reporter = _reporter("text", as_json)
@@ -267,20 +278,21 @@ def plan_cmd(
 
 
 @app.command()
+@declared
 def clone(
     name: Annotated[str, typer.Argument(help="Name of the new database, created next to --database-url's.")],
-    database_url: DatabaseUrl = None,
-    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
-    profile: Profile = "dev",
-    seed: Seed = DEFAULT_SEED,
-    scale: Scale = 1,
-    schema: Schema = "public",
-    alembic_config: AlembicConfig = None,
-    strategy: Annotated[str, typer.Option(help="wal_log, or file_copy (file cloning on Postgres 18: fast on "
-                                                "copy-on-write file systems).")] = "wal_log",
-    log_format: LogFormat = "text",
-    as_json: AsJson = False,
-    verbose: Verbose = False,
+    *,
+    database_url: DatabaseUrl,
+    lock_timeout: LockTimeout,
+    profile: Profile,
+    seed: Seed,
+    scale: Scale,
+    schema: Schema,
+    alembic_config: AlembicConfig,
+    clone_strategy: CloneStrategy,
+    log_format: LogFormat,
+    as_json: AsJson,
+    verbose: Verbose,
 ) -> None:
     """Create database NAME holding the seeded state, cloned from its template (built first if needed); print its URL."""
     reporter = _reporter(log_format, as_json, verbose)
@@ -290,7 +302,7 @@ def clone(
 
         settings = _settings(reporter, database_url=database_url, lock_timeout=lock_timeout, profile=profile,
                              seed=seed, scale=scale, schema=schema, alembic_config=alembic_config)
-        return template.clone_database(settings, name, reporter, strategy)
+        return template.clone_database(settings, name, reporter, clone_strategy)
 
     made = _run(reporter, action)
     reporter.result(made.url, {"database": made.name, "url": made.url, "template": made.template.name,
@@ -298,16 +310,17 @@ def clone(
 
 
 @app.command()
+@declared
 def templates(
-    database_url: DatabaseUrl = None,
-    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
-    schema: Schema = "public",
-    alembic_config: AlembicConfig = None,
-    prune: Annotated[bool, typer.Option("--prune", help="Drop this project's templates of older migrations "
-                                        "unused for --unused-for minutes, and clones left by killed runs.")] = False,
-    unused_for: Annotated[float, typer.Option(help="Minutes a stale template must have been unused to be pruned.")] = 10.0,
-    as_json: AsJson = False,
-    verbose: Verbose = False,
+    *,
+    database_url: DatabaseUrl,
+    lock_timeout: LockTimeout,
+    schema: Schema,
+    alembic_config: AlembicConfig,
+    prune: Prune,
+    unused_for: UnusedFor,
+    as_json: AsJson,
+    verbose: Verbose,
 ) -> None:
     """List dbtool's templates and clones on the server (--prune drops stale ones; never a template in use)."""
     reporter = _reporter("text", as_json, verbose)
@@ -339,21 +352,23 @@ def templates(
 
 
 @app.command()
+@declared
 def repair(
-    database_url: DatabaseUrls = None,
-    targets: Targets = None,
-    shard: Shard = None,
-    parallel: Parallel = 0,
-    pool_max: PoolMax = DEFAULT_POOL_MAX,
-    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
-    lock_key: LockKey = ADVISORY_LOCK_KEY,
-    schema: Schema = "public",
-    alembic_config: AlembicConfig = None,
-    force: Force = False,
-    yes: Yes = False,
-    log_format: LogFormat = "text",
-    as_json: AsJson = False,
-    verbose: Verbose = False,
+    *,
+    database_url: DatabaseUrls,
+    targets: Targets,
+    shard: Shard,
+    parallel: Parallel,
+    pool_max: PoolMax,
+    lock_timeout: LockTimeout,
+    lock_key: LockKey,
+    schema: Schema,
+    alembic_config: AlembicConfig,
+    force: Force,
+    yes: Yes,
+    log_format: LogFormat,
+    as_json: AsJson,
+    verbose: Verbose,
 ) -> None:
     """Verify every target and reset only those that drifted from their recorded seed, reporting what was found and done."""
     reporter = _reporter(log_format, as_json, verbose)
@@ -365,7 +380,8 @@ def repair(
 
 
 @app.command()
-def init(alembic_config: AlembicConfig = None) -> None:
+@declared
+def init(*, alembic_config: AlembicConfig) -> None:
     """Write dbtool's settings, with their defaults, next to an existing Alembic project."""
     from pathlib import Path
 
@@ -390,7 +406,8 @@ def init(alembic_config: AlembicConfig = None) -> None:
 
 
 @app.command()
-def profiles(alembic_config: AlembicConfig = None, as_json: AsJson = False) -> None:
+@declared
+def profiles(*, alembic_config: AlembicConfig, as_json: AsJson) -> None:
     """List the seed profiles: rows per table, per-table counts and hooks (the project's, else the generic ones)."""
     from dbtool.report import Reporter
     from dbtool.seed.profiles import GENERIC_ROWS
@@ -419,21 +436,23 @@ def profiles(alembic_config: AlembicConfig = None, as_json: AsJson = False) -> N
 
 
 @app.command("config")
+@declared
 def config_cmd(
-    database_url: DatabaseUrl = None,
-    pool_max: PoolMax = DEFAULT_POOL_MAX,
-    lock_timeout: LockTimeout = DEFAULT_LOCK_TIMEOUT,
-    lock_key: LockKey = ADVISORY_LOCK_KEY,
-    profile: Profile = "dev",
-    seed: Seed = DEFAULT_SEED,
-    scale: Scale = 1,
-    workers: Workers = 0,
-    schema: Schema = "public",
-    alembic_config: AlembicConfig = None,
-    strategy: Strategy = "auto",
-    strict: Strict = False,
-    log_format: LogFormat = "text",
-    as_json: AsJson = False,
+    *,
+    database_url: DatabaseUrl,
+    pool_max: PoolMax,
+    lock_timeout: LockTimeout,
+    lock_key: LockKey,
+    profile: Profile,
+    seed: Seed,
+    scale: Scale,
+    workers: Workers,
+    schema: Schema,
+    alembic_config: AlembicConfig,
+    strategy: Strategy,
+    strict: Strict,
+    log_format: LogFormat,
+    as_json: AsJson,
 ) -> None:
     """Print the effective settings and where each comes from (flag, env, file or default), password masked."""
     from dbtool.config import mask_url
@@ -442,12 +461,12 @@ def config_cmd(
     reporter = _reporter(log_format, as_json, note_ignored=False)  # said below, in the output itself
 
     def action() -> dict[str, Any]:
-        options, sources, file = _with_file(dict(
+        given = dict(
             database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key,
             profile=profile, seed=seed, scale=scale, workers=workers, schema=schema, log_format=log_format,
             alembic_config=alembic_config, strategy=strategy, strict=strict,
-        ))
-        options["log_format"] = reporter.log_format  # already taken from the file by _reporter
+        )
+        options, sources, file = _with_file({o.name: given[o.name] for o in FILE_OPTIONS})  # every file key, in order
         profiles = options.pop("profiles", {})
         settings = Settings.from_options(**{k: v for k, v in options.items() if k != "log_format"}, profiles=profiles)
         if options["database_url"] is not None:
@@ -458,7 +477,7 @@ def config_cmd(
             "ignored_note": ignored_note(file),
             "project": str(settings.project),
             "project_profiles": sorted(profiles),
-            "settings": {k.replace("_", "-"): {"value": v, "source": sources[k]} for k, v in options.items()},
+            "settings": {o.file_key: {"value": options[o.name], "source": sources[o.name]} for o in FILE_OPTIONS},
         }
 
     document = _run(reporter, action)

@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import Any
 
 import typer
 
-from dbtool.cli.app import AsJson, Yes, local_app
+from dbtool.cli.app import AsJson, DataDir, Yes, declared, local_app
 from dbtool.cli.run import _reporter, _run
 from dbtool.errors import DbtoolError
 
-DataDir = Annotated[str | None, typer.Option(envvar="DBTOOL_LOCAL_DIR", help="Data directory (default .dbtool/pgdata).")]
-
 
 @local_app.command("up")
-def local_up(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+@declared
+def local_up(*, data_dir: DataDir, as_json: AsJson) -> None:
     """Start the embedded Postgres (reusing its data directory) and print its URL."""
     from dbtool import local
 
@@ -36,7 +35,8 @@ def _running(reporter: Any, data_dir: str | None) -> Any:
 
 
 @local_app.command("url")
-def local_url(data_dir: DataDir = None) -> None:
+@declared
+def local_url(*, data_dir: DataDir) -> None:
     """Print the embedded database URL (starting the server if needed, and saying so on stderr)."""
     reporter = _reporter("text")
     server = _running(reporter, data_dir)
@@ -44,7 +44,8 @@ def local_url(data_dir: DataDir = None) -> None:
 
 
 @local_app.command("env")
-def local_env(data_dir: DataDir = None) -> None:
+@declared
+def local_env(*, data_dir: DataDir) -> None:
     """Print a shell line putting the server's own psql/pg_dump first on PATH and setting DATABASE_URL: eval "$(dbtool local env)"."""
     from dbtool import local
 
@@ -54,7 +55,8 @@ def local_env(data_dir: DataDir = None) -> None:
 
 
 @local_app.command("status")
-def local_status(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+@declared
+def local_status(*, data_dir: DataDir, as_json: AsJson) -> None:
     """Say whether the embedded Postgres is running (exit 1 when it is not)."""
     from dbtool import local
 
@@ -70,7 +72,8 @@ def local_status(data_dir: DataDir = None, as_json: AsJson = False) -> None:
 
 
 @local_app.command("down")
-def local_down(data_dir: DataDir = None) -> None:
+@declared
+def local_down(*, data_dir: DataDir) -> None:
     """Stop the embedded Postgres (the data directory is kept)."""
     from dbtool import local
 
@@ -80,7 +83,8 @@ def local_down(data_dir: DataDir = None) -> None:
 
 
 @local_app.command("destroy")
-def local_destroy(data_dir: DataDir = None, yes: Yes = False) -> None:
+@declared
+def local_destroy(*, data_dir: DataDir, yes: Yes) -> None:
     """Stop the embedded Postgres and delete its data directory."""
     from dbtool import local
 

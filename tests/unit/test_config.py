@@ -102,3 +102,16 @@ def test_url_parameters_libpq_checks_only_when_connecting_are_refused_before(que
 )
 def test_valid_url_parameters_are_accepted(query: str) -> None:
     Settings.from_options(database_url=f"{URL}?{query}")
+
+
+def test_the_project_is_found_when_settings_are_built_and_replace_keeps_it(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import replace
+    from pathlib import Path
+
+    project = Path(__file__).resolve().parents[1] / "projects" / "pyproject"
+    monkeypatch.chdir(project)
+    settings = Settings.from_options(profile="ci")
+    assert settings.project.ini == project / "alembic.ini"
+    monkeypatch.chdir(tmp_path)  # e.g. Alembic's env.py, or a test, changed directory since
+    moved = replace(settings, database_url="postgresql://u@h/other", workers=1)
+    assert moved.project == settings.project and not Settings().project.ini
