@@ -1,11 +1,15 @@
-"""The migrated schema, read once: tables, columns, keys, foreign keys and CHECKs, as plain dataclasses."""
+"""The migrated schema, read once: tables, columns, keys, foreign keys and CHECKs, as the seed core's
+dataclasses (dbtool.seed.model)."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
+
+from dbtool import digest
+from dbtool.seed.model import Column, Constraint, Table, UniqueIndex
 
 if TYPE_CHECKING:
     import psycopg
@@ -27,8 +31,7 @@ ORDER BY 1, e.enumsortorder
 CATALOG_SQL = """
 WITH RECURSIVE tables AS (
   SELECT c.oid, c.relname FROM pg_class c
-  WHERE c.relnamespace = to_regnamespace(%(schema)s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-    AND c.relname <> ALL (%(exclude)s)
+  WHERE """ + digest.SCHEMA_TABLES_WHERE + """
 ), domains(column_type, type_oid, typmod, not_null, depth) AS (
   SELECT t.oid, t.oid, -1, false, 0 FROM pg_type t
   WHERE t.oid IN (SELECT a.atttypid FROM pg_attribute a JOIN tables ON a.attrelid = tables.oid)
@@ -85,7 +88,10 @@ SELECT coalesce(json_agg(json_build_object(
     SELECT coalesce(json_agg(json_build_object(
       'name', i.indexrelid::regclass::text, 'partial', i.indpred IS NOT NULL,
       'columns', (SELECT json_agg(coalesce(a.attname, '') ORDER BY u.n) FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(num, n)
-                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.num)
+                  LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.num),
+      'expression_columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+                             WHERE i.indexprs IS NOT NULL AND a.attrelid = i.indrelid AND a.attnum > 0 AND NOT a.attisdropped
+                               AND pg_get_expr(i.indexprs, i.indrelid) ~ ('\\m' || a.attname || '\\M'))
     -- by name: pg_index's own order changes when the load re-creates indexes, and the plan must not
     ) ORDER BY i.indexrelid::regclass::text), '[]')
     FROM pg_index i WHERE i.indrelid = tables.oid AND i.indisunique
@@ -95,92 +101,9 @@ FROM tables
 """
 
 
-@dataclass(frozen=True)
-class Column:
-    """A column with its type resolved through domains."""
-
-    name: str
-    type: str  # as format_type prints it: "character varying(20)", "numeric(10,2)", "my_domain"
-    base: str  # the base type's name: int4, varchar, numeric, _int4, my_enum
-    category: str  # pg_type.typcategory of the base: N numeric, S string, D date/time, B bool, U user, A array, E enum
-    typmod: int | None
-    element: str | None
-    element_category: str | None
-    labels: tuple[str, ...]
-    not_null: bool
-    default: str | None
-    identity: str  # "a" always, "d" by default, "" none
-    generated: str  # "s" stored generated column, "" none
-    sequence: str | None  # the serial or identity sequence
-    domain_checks: tuple[str, ...]
-    # Enum values this transaction added, which the server cannot store before commit (Postgres < 17).
-    unusable_labels: tuple[str, ...] = ()
-
-    @property
-    def length(self) -> int | None:
-        """varchar(n) / char(n) / bit(n) limit."""
-        if self.base in ("varchar", "bpchar") and self.typmod is not None and self.typmod >= 4:
-            return self.typmod - 4
-        return None
-
-    @property
-    def precision(self) -> tuple[int, int] | None:
-        """(precision, scale) of numeric(p,s)."""
-        if self.base == "numeric" and self.typmod is not None and self.typmod >= 4:
-            return ((self.typmod - 4) >> 16) & 0xFFFF, (self.typmod - 4) & 0xFFFF
-        return None
-
-
-@dataclass(frozen=True)
-class Constraint:
-    """A primary key (p), unique (u), foreign key (f) or check (c) constraint."""
-
-    name: str
-    kind: str
-    definition: str
-    columns: tuple[str, ...]
-    ref_table: str | None = None
-    ref_schema: str | None = None
-    ref_columns: tuple[str, ...] = ()
-    deferrable: bool = False
-
-
-@dataclass(frozen=True)
-class UniqueIndex:
-    """A unique index that backs no constraint; '' in `columns` is an expression."""
-
-    name: str
-    columns: tuple[str, ...]
-    partial: bool
-
-
-@dataclass(frozen=True)
-class Table:
-    """A table as the migrations left it."""
-
-    name: str
-    columns: tuple[Column, ...]
-    constraints: tuple[Constraint, ...]
-    unique_indexes: tuple[UniqueIndex, ...]
-    rows: int = 0  # rows the migrations inserted
-    existing: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)  # their key columns, as text
-
-    @property
-    def primary_key(self) -> tuple[str, ...]:
-        return next((c.columns for c in self.constraints if c.kind == "p"), ())
-
-    def of_kind(self, kind: str) -> list[Constraint]:
-        return [c for c in self.constraints if c.kind == kind]
-
-    def column(self, name: str) -> Column:
-        return next(c for c in self.columns if c.name == name)
-
-
 def read(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str], unusable: Sequence[str] | None = None) -> list[Table]:
     """Every table of `schema` but `exclude`, with what the migrations put in them; enum values
     `unusable` ("type oid:label", by default those this transaction cannot store yet) are left out."""
-    from dbtool import digest
-
     if unusable is None:
         unusable = [f"{oid}:{label}" for oid, label in unusable_enum_values(conn)]
     raw = conn.execute(CATALOG_SQL, {"schema": schema, "exclude": list(exclude), "unusable": list(unusable)}).fetchone()[0]  # type: ignore[index]
@@ -247,5 +170,6 @@ def _table(raw: dict[str, Any]) -> Table:
             )
             for k in raw["constraints"]
         ),
-        unique_indexes=tuple(UniqueIndex(i["name"], tuple(i["columns"] or ()), bool(i["partial"])) for i in raw["unique_indexes"]),
+        unique_indexes=tuple(UniqueIndex(i["name"], tuple(i["columns"] or ()), bool(i["partial"]),
+                                                  tuple(i.get("expression_columns") or ())) for i in raw["unique_indexes"]),
     )

@@ -15,12 +15,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbtool.migrate import table_of
-from dbtool.schema import BOOKKEEPING_TABLES
+from dbtool.schema import BOOKKEEPING_TABLES, table_of
 from dbtool.seed.profiles import GENERATOR_VERSION
 
-# Ordinary and partitioned tables of a schema (not partitions: their parent covers their rows),
-# with their primary key columns in key order, and whether each is partitioned.
+# The tables of a schema, `c` in pg_class: ordinary and partitioned ones, not partitions (their parent
+# covers their rows), but %(exclude)s. The one definition: the catalog (dbtool.catalog) reads these too.
+SCHEMA_TABLES_WHERE = """c.relnamespace = to_regnamespace(%(schema)s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+  AND c.relname <> ALL (%(exclude)s)"""
+# Those tables with their primary key columns in key order, and whether each is partitioned.
 TABLES_SQL = """
 SELECT c.relname::text, c.relkind = 'p',
        coalesce((SELECT array_agg(a.attname::text ORDER BY k.n)
@@ -28,8 +30,7 @@ SELECT c.relname::text, c.relkind = 'p',
                  JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum
                  WHERE p.conrelid = c.oid AND p.contype = 'p'), '{}')
 FROM pg_class c
-WHERE c.relnamespace = to_regnamespace(%(schema)s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
-  AND c.relname <> ALL (%(exclude)s)
+WHERE """ + SCHEMA_TABLES_WHERE + """
 ORDER BY 1
 """
 # Whether each named table is partitioned, for tables listed without knowing it.

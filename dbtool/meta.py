@@ -58,7 +58,7 @@ class MetaRecord:
     generated_tables: list[str] | None = None  # the tables the seed filled (the others hold what migrations left)
     left_out_enum_values: list[str] | None = None  # "type oid:label" the seed could not store (added in its transaction)
     refused_tables: dict[str, str] | None = None  # tables left empty because the server refused their rows: why
-    project: str | None = None  # the Alembic project that made the schema, by its base revision(s): see project.identity
+    project: str | None = None  # the Alembic project that made the schema, by its base revision(s): see migrate.project_identity
     project_name: str | None = None  # the same project as the run named it (its config file), for messages
 
 

@@ -12,16 +12,19 @@ guard) and the client's transaction status is checked before every statement and
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import logging
 import os
 import site
 import sys
 import threading
-from collections.abc import Callable, Iterator
+import types
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +34,10 @@ from psycopg import sql
 from dbtool.commit_guard import Guard, refused_commit
 from dbtool.errors import ConfigError, MigrationError, TransactionEndedError
 from dbtool.project import EXAMPLE_DIR, Project
+from dbtool.schema import VERSION_TABLE, table_of, version_table_name  # noqa: F401 - callers use migrate.X
 
 logger = logging.getLogger(__name__)
 
-VERSION_TABLE = "alembic_version"
 SHARED_URL = "postgresql+dbtool://"
 # URL schemes whose driver binds parameters on the client, as psycopg's ClientCursor does: migrations
 # written for them (literal("0") into an integer column) run the way they were tested.
@@ -45,8 +48,8 @@ COOKBOOK_HINT = (
     "or build the engine from config's sqlalchemy.url"
 )
 
-# Alembic keeps process-wide state (alembic.context and op, the working directory, sys.path, logging
-# config), so a process runs one migration at a time; a fleet's targets take turns here.
+# Alembic keeps process-wide state (alembic.context and op, the working directory, sys.path), so a
+# process runs one migration at a time; a fleet's targets take turns here.
 _ALEMBIC = threading.Lock()
 ALEMBIC_WAIT_POLL = 0.1  # seconds between checks of WHILE_WAITING
 # Called while this thread waits for its turn; a fleet raises its interrupt here.
@@ -55,13 +58,12 @@ WHILE_WAITING: ContextVar[Callable[[], None] | None] = ContextVar("dbtool_alembi
 
 def preload() -> None:
     """Import Alembic and SQLAlchemy in this thread: first imports of them racing in several threads fail (KeyError in importlib)."""
-    import alembic.command  # noqa: F401
-    import alembic.runtime.environment  # noqa: F401
+    import alembic.command
+    import alembic.runtime.environment
     import alembic.script  # noqa: F401
     import sqlalchemy  # noqa: F401
 
     import dbtool.migrate_dialect  # noqa: F401
-    import dbtool.seed.load  # noqa: F401
 
 
 @contextmanager
@@ -121,6 +123,15 @@ def alembic_config(project: Project) -> Any:
     )
 
 
+@lru_cache(maxsize=32)
+def project_identity(project: Project) -> str | None:
+    """The project as dbtool_meta records it: its base revision ids ("base 1a2b3c4d5e6f"), the same on
+    every machine and checkout and unchanged as revisions are added (a path is neither); None when it
+    has no revisions yet."""
+    bases = sorted(script_directory(project).get_bases())
+    return f"base {','.join(bases)}" if bases else None
+
+
 def script_directory(project: Project) -> Any:
     """The project's ScriptDirectory; a project without script_location is bad configuration (exit 2)."""
     from alembic.util import CommandError
@@ -132,7 +143,7 @@ def script_directory(project: Project) -> Any:
             script = _script_directory(project)
             # The revision map is read lazily, importing every revision file: do it here, where the
             # project's sys.path and working directory hold (prepend_sys_path = . finds its modules).
-            script.revision_map.heads
+            _ = script.revision_map.heads
             return script
         except CommandError as exc:
             raise ConfigError(f"{project}: {_first_line(exc)}; check the project's script_location") from None
@@ -181,17 +192,6 @@ def is_downgrade(project: Project, current: list[str], target: str) -> bool:
     return target in below and target not in current
 
 
-def version_table_name(schema: str, table: str | None = None, table_schema: str | None = None) -> str:
-    """Alembic's version table as 'schema.table' (what dbtool_meta records)."""
-    return f"{table_schema or schema}.{table or VERSION_TABLE}"
-
-
-def table_of(version_table: str | None, schema: str) -> str:
-    """The version table's name when it lives in `schema` (else a name no table has)."""
-    table_schema, _, table = (version_table or version_table_name(schema)).partition(".")
-    return table if table_schema == schema else ""
-
-
 def current_heads(conn: psycopg.Connection[Any], version_table: str) -> list[str]:
     """The revisions recorded in `version_table` ('schema.table'), sorted; [] when it does not exist."""
     name = sql.Identifier(*version_table.split(".", 1))
@@ -223,20 +223,81 @@ class _OwnConnection(Exception):
     """env.py configured Alembic with a connection that is not dbtool's."""
 
 
-class _RunningStep(logging.Handler):
-    """Remembers which revision Alembic is running, to name it when it fails."""
+class _RunningStep:
+    """Remembers which revision Alembic is running, to name it when it fails: Alembic takes its steps
+    one at a time from `steps`, running each before it asks for the next."""
 
     def __init__(self, lending: Any) -> None:
-        super().__init__(logging.INFO)
         self.step = ""
         self.lending = lending
 
-    def emit(self, record: logging.LogRecord) -> None:
-        if record.msg == "Running %s" and record.args:
-            running = record.args[0]  # type: ignore[index]
+    def steps(self, revisions: Iterable[Any]) -> Iterator[Any]:
+        for running in revisions:
             self.step = str(running)
             reached = getattr(running, "to_revisions_no_deps", None)  # a RevisionStep: the revision it applies
             self.lending.revision = ", ".join(reached) if reached else str(running)
+            yield running
+
+
+class _LoggingConfigWithoutFileConfig(types.ModuleType):
+    """logging.config as env.py sees it: fileConfig() does nothing (it is for the `alembic` command;
+    the process's logging is not env.py's to reset), the rest is logging.config's."""
+
+    def __init__(self) -> None:
+        super().__init__("logging.config")
+
+    def __getattr__(self, name: str) -> Any:
+        import logging.config
+
+        return getattr(logging.config, name)
+
+    @staticmethod
+    def fileConfig(*args: Any, **kwargs: Any) -> None:
+        return None
+
+
+class _LoggingForEnvPy(types.ModuleType):
+    """logging as env.py sees it: logging itself, but its `config` is _LoggingConfigWithoutFileConfig."""
+
+    def __init__(self) -> None:
+        super().__init__("logging")
+        self.config = _LoggingConfigWithoutFileConfig()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(logging, name)
+
+
+_ENV_PY_LOGGING = _LoggingForEnvPy()
+
+
+def _env_py_import(name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+    """__import__ for env.py's own code: `from logging.config import fileConfig`, `import logging.config`
+    and `from logging import config` give it a fileConfig that does nothing; every other import is Python's."""
+    module = builtins.__import__(name, globals, locals, fromlist, level)
+    if level == 0 and name == "logging.config" and fromlist:
+        return _ENV_PY_LOGGING.config
+    if level == 0 and name in ("logging", "logging.config"):
+        return _ENV_PY_LOGGING
+    return module
+
+
+def _run_env(script: Any) -> None:
+    """script.run_env() (Alembic's load_python_file of env.py), with env.py's imports through _env_py_import:
+    only env.py's own code sees it, nothing is patched for the rest of the process."""
+    import importlib.util
+
+    from alembic.util.pyfiles import pyc_file_from_path
+
+    path: Any = Path(script.dir) / "env.py"
+    if not path.exists():
+        path = pyc_file_from_path(path)
+        if path is None:
+            raise ImportError(f"Can't find Python file {Path(script.dir) / 'env.py'}")
+    spec = importlib.util.spec_from_file_location("env_py", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    module.__dict__["__builtins__"] = {**vars(builtins), "__import__": _env_py_import}
+    spec.loader.exec_module(module)
 
 
 def driver_binds_on_client(url: str | None) -> bool:
@@ -257,8 +318,6 @@ def migrate(
 ) -> Upgrade:
     """Run the project's env.py to `revision` (up or down) on `conn`, inside its open transaction;
     `version_table` is where an earlier run found Alembic's version table (default: in `schema`)."""
-    import logging.config
-
     from alembic.runtime.environment import EnvironmentContext
     from alembic.util import CommandError
     from sqlalchemy import create_engine
@@ -275,11 +334,8 @@ def migrate(
 
     lending = Lending(conn)
     step = _RunningStep(lending)
-    alembic_log = logging.getLogger("alembic.runtime.migration")
-    saved = alembic_log.level, alembic_log.propagate
     token = SHARED.set(lending)
     engine = create_engine(SHARED_URL, poolclass=NullPool)
-    file_config = logging.config.fileConfig
     cursor_factory = conn.cursor_factory
     guard = Guard(conn)
     try:
@@ -295,13 +351,8 @@ def migrate(
             going_down = is_downgrade(project, before, target)
 
             def steps(rev: Any, _context: Any) -> Any:
-                return script._downgrade_revs(target, rev) if going_down else script._upgrade_revs(target, rev)
+                return step.steps(script._downgrade_revs(target, rev) if going_down else script._upgrade_revs(target, rev))
 
-            # dbtool owns the process's logging; env.py's fileConfig() is for the alembic command.
-            logging.config.fileConfig = lambda *a, **k: None  # type: ignore[assignment]
-            alembic_log.addHandler(step)
-            alembic_log.setLevel(logging.INFO)
-            alembic_log.propagate = False
             environment = EnvironmentContext(config, script, fn=steps, destination_rev=target)
 
             def configure(connection: Any = None, **kwargs: Any) -> None:
@@ -322,7 +373,7 @@ def migrate(
             guard.arm()
             # Whatever env.py or a migration prints (some apps log to stdout) must not break --json.
             with environment, contextlib.redirect_stdout(sys.stderr):
-                script.run_env()
+                _run_env(script)
             if not guard.disarm():
                 raise TransactionEnded()
     except _OwnConnection:
@@ -372,10 +423,6 @@ def migrate(
             f"{type(exc).__name__}: {detail}; nothing was changed"
         ) from None
     finally:
-        logging.config.fileConfig = file_config  # type: ignore[assignment]
-        alembic_log.removeHandler(step)
-        alembic_log.setLevel(saved[0])
-        alembic_log.propagate = saved[1]
         SHARED.reset(token)
         conn.cursor_factory = cursor_factory
         engine.dispose()

@@ -36,9 +36,6 @@ class Reporter:
 
     def __init__(self, log_format: str = "text", as_json: bool = False, out: TextIO | None = None,
                  err: TextIO | None = None) -> None:
-        from dbtool import redact
-
-        redact.install()  # logs reach stderr too: no handler may show a password, whichever logger wrote it
         self.log_format = log_format
         self.as_json = as_json
         self.out = out or sys.stdout
@@ -87,7 +84,7 @@ class Reporter:
             # not the pipe's, so finish it and drop the rest of the output.
             import os
 
-            devnull = open(os.devnull, "w")  # noqa: SIM115 - lives as long as the process
+            devnull = open(os.devnull, "w")
             os.dup2(devnull.fileno(), (stream or self.out).fileno())
 
     @contextmanager

@@ -16,6 +16,19 @@ from dbtool.errors import RefusedError
 logger = logging.getLogger(__name__)
 
 BOOKKEEPING_TABLES = ("dbtool_meta",)  # dbtool's own; a reset keeps it
+VERSION_TABLE = "alembic_version"
+
+
+def version_table_name(schema: str, table: str | None = None, table_schema: str | None = None) -> str:
+    """Alembic's version table as 'schema.table' (what dbtool_meta records)."""
+    return f"{table_schema or schema}.{table or VERSION_TABLE}"
+
+
+def table_of(version_table: str | None, schema: str) -> str:
+    """The version table's name when it lives in `schema` (else a name no table has)."""
+    table_schema, _, table = (version_table or version_table_name(schema)).partition(".")
+    return table if table_schema == schema else ""
+
 
 # Objects in the schema that are not members of an extension, not dbtool's bookkeeping, and not
 # owned by another object (serial/identity sequences go with their table; row types with theirs).

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from dbtool.catalog import Column, Constraint, Table
+from dbtool.seed.model import Column, Constraint, Table
 from dbtool.seed import domains, patterns
 from dbtool.seed.checks import Atom, Ref, Sum, Unsupported, alternatives, parse
 from dbtool.seed.domains import solve_checks
