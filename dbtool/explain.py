@@ -25,9 +25,10 @@ from dbtool import catalog, migrate
 from dbtool.config import Settings
 from dbtool.errors import DbtoolError
 from dbtool.pool import application_name, open_pool
-from dbtool.reset import plan_tables
 from dbtool.schema import BOOKKEEPING_TABLES
 from dbtool.seed import plan
+from dbtool.seed.evaluate import rows_made
+from dbtool.steps import plan_tables
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def explain(settings: Settings) -> dict[str, Any]:
         "project": str(settings.project),
         "profile": settings.profile,
         "scale": settings.scale,
-        "tables": {t.name: _table(t) for t in planned.tables},
+        "tables": {t.name: _table(t, rows_made(planned, t, settings.seed)) for t in planned.tables},
     }
 
 
@@ -103,9 +104,10 @@ def _in_scratch_schema(conn: psycopg.Connection[Any], settings: Settings) -> lis
     return _migrated_tables(conn, settings, f"{SCRATCH_PREFIX}{os.getpid()}")
 
 
-def _table(t: plan.TablePlan) -> dict[str, Any]:
+def _table(t: plan.TablePlan, rows: int) -> dict[str, Any]:
     if t.kept:
         return {"rows": t.kept, "kept": "rows the migrations inserted stay as they are"}
     if t.skipped:
         return {"rows": 0, "skipped": t.skipped}
-    return {"rows": t.count, "columns": {r.column: f"{r.kind}: {r.why}" for r in t.rules}}
+    capped = {"capped": t.capped} if t.capped else {}
+    return {"rows": rows, **capped, "columns": {r.column: f"{r.kind}: {r.why}" for r in t.rules}}

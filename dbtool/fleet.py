@@ -3,13 +3,14 @@
 Every target runs the same pipeline a single-target command runs (its own pool, advisory lock and
 transaction), in a thread of its own: the work is waiting on servers, and threads share one copy
 of the generated seed data. Signals reach only the main thread, so on SIGINT/SIGTERM the main
-thread stops handing out targets, raises the interrupt in each running target at its next step,
-note or chunk (`TargetReporter.checkpoint`), and cancels the statements those targets are
-waiting on, so that every transaction in flight rolls back and every lock is released.
+thread stops handing out targets, raises the interrupt in each running target at its next
+checkpoint and cancels the statements those targets are waiting on (how a run stops: see
+dbtool/runctx.py), so that every transaction in flight rolls back and every lock is released.
 """
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import queue
@@ -25,8 +26,8 @@ import psycopg
 from dbtool import classify, migrate
 from dbtool.config import Settings
 from dbtool.errors import EXIT_FAILED, ConfigError, DbtoolError, InterruptedRun, NotStarted, Terminated
-from dbtool.pool import CONNECTION_OBSERVER
-from dbtool.report import Reporter, TargetReporter
+from dbtool.report import Reporter
+from dbtool.runctx import Result, Run, Stop
 from dbtool.seed import shared
 
 logger = logging.getLogger(__name__)
@@ -38,7 +39,7 @@ STOP_GRACE = 10.0  # seconds the running targets get to roll back after a signal
 CANCEL_INTERVAL = 0.2  # seconds between cancel requests to the statements of interrupted targets
 POLL_INTERVAL = 0.1  # the main thread wakes this often, so a signal is handled at once
 
-Pipeline = Callable[[Settings, Reporter], Any]
+Pipeline = Callable[[Settings, Reporter], Result]
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Outcome:
     error: DbtoolError | None = None
     step: str | None = None
     started: bool = True
+    summary: str = ""  # the result in a few words (its `describe()`)
 
     def record(self) -> dict[str, Any]:
         """This target's entry in the fleet's JSON document."""
@@ -81,33 +83,9 @@ class Outcome:
     def line(self, width: int) -> str:
         """One human line: mark, name, duration and what happened."""
         if self.error is None:
-            return f"✓ {self.name:<{width}} {self.seconds:6.2f}s  {_describe(self.document or {})}"
+            return f"✓ {self.name:<{width}} {self.seconds:6.2f}s  {self.summary}"
         what = " ".join(str(self.error).split())
         return f"✗ {self.name:<{width}} {self.seconds:6.2f}s  exit {self.exit_code} {type(self.error).__name__}: {what}"
-
-
-def _describe(document: dict[str, Any]) -> str:
-    """A result document in a few words."""
-    if "action" in document:  # repair
-        if document["action"] == "none":
-            return f"identical, nothing to repair (digest {str(document.get('digest', ''))[:16]})"
-        shown = ", ".join(f"{d['table']} {d['problem']}" for d in document.get("differences", [])) or "the record"
-        reset = document.get("reset", {})
-        return f"drifted ({shown}); reset to {reset.get('revision')}, digest {str(reset.get('digest', ''))[:16]}"
-    if "identical" in document:  # verify
-        return f"identical (digest {str(document.get('digest', ''))[:16]})"
-    if "reachable" in document:  # status
-        revision = document.get("revision", {})
-        rows = sum((document.get("row_counts") or {}).values())
-        return f"revision {revision.get('current') or 'none'} (head {revision.get('head')}), {rows} rows"
-    if document.get("note"):
-        return str(document["note"])
-    parts = [f"{document.get('command', 'done')} done"]
-    if document.get("revision"):
-        parts.append(f"at {document['revision']}")
-    if document.get("digest"):
-        parts.append(f"digest {str(document['digest'])[:16]}")
-    return ", ".join(parts)
 
 
 def fleet_exit_code(codes: Iterable[int], interrupted: int | None = None) -> int:
@@ -180,26 +158,10 @@ class FleetResult:
         return f"{len(self.failed)} of {len(self.outcomes)} targets failed: {shown}{more}; exit {self.exit_code}"
 
 
-class _Stop:
-    """The interrupt the main thread received, raised again in each target's thread at its next checkpoint."""
-
-    def __init__(self) -> None:
-        self.signum: int | None = None
-
-    def request(self, signum: int) -> None:
-        self.signum = self.signum or signum
-
-    def checkpoint(self) -> None:
-        if self.signum == signal.SIGTERM:
-            raise Terminated()
-        if self.signum is not None:
-            raise KeyboardInterrupt()
-
-
 def run_fleet(command: str, members: Sequence[Member], pipeline: Pipeline, reporter: Reporter, parallel: int) -> FleetResult:
     """Run `pipeline` on every member, at most `parallel` at once; one target's failure changes nothing for the others."""
     began = time.perf_counter()
-    stop = _Stop()
+    stop = Stop()
     cache = shared.SharedChunks()
     lock = threading.Lock()
     todo = iter(range(len(members)))
@@ -210,32 +172,28 @@ def run_fleet(command: str, members: Sequence[Member], pipeline: Pipeline, repor
     prepared = [_prepared(m.settings) for m in members]
     if members:
         migrate.preload()
+        importlib.import_module("dbtool.seed.load")  # numpy and the generator: first imports racing in threads fail too
 
     def run_one(index: int) -> Outcome:
         member = members[index]
         settings = prepared[index]
         url = str(settings.target)
-        target_reporter = TargetReporter(reporter, member.name, stop.checkpoint)
-        cancels = in_flight[index]
+        run = Run.target(settings, reporter, member.name, stop, cache)
+        with lock:
+            in_flight[index] = run.cancels
         started = time.perf_counter()
-        token = CONNECTION_OBSERVER.set(lambda conn: cancels.append(conn.pgconn.get_cancel()))
-        waiting = migrate.WHILE_WAITING.set(stop.checkpoint)
         try:
-            if reporter.json_lines:
-                target_reporter.note(f"Target {url}", url=url, command=command)
-            with shared.sharing(cache):
-                value = pipeline(settings, target_reporter)
-            document = value.document() if hasattr(value, "document") else value
-            return Outcome(member.name, url, 0, time.perf_counter() - started, document)
-        except BaseException as exc:  # noqa: BLE001 - every failure, interrupts included, is this target's outcome
+            with run.bound():
+                if reporter.json_lines:
+                    run.reporter.note(f"Target {url}", url=url, command=command)
+                value = pipeline(run.settings, run.reporter)
+            return Outcome(member.name, url, 0, time.perf_counter() - started, value.document(), summary=value.describe())
+        except BaseException as exc:
             error = classify.failure(exc)
             if stop.signum and isinstance(exc, psycopg.errors.QueryCanceled):
                 error = InterruptedRun(stop.signum)  # the statement we cancelled because of the signal
             return Outcome(member.name, url, error.exit_code, time.perf_counter() - started, None, error,
-                           target_reporter.failed_step)
-        finally:
-            CONNECTION_OBSERVER.reset(token)
-            migrate.WHILE_WAITING.reset(waiting)
+                           run.reporter.failed_step)
 
     def work() -> None:
         try:
@@ -250,7 +208,7 @@ def run_fleet(command: str, members: Sequence[Member], pipeline: Pipeline, repor
                     outcomes[index] = outcome
                     in_flight.pop(index, None)
                 finished.put(index)
-        except BaseException:  # noqa: BLE001 - nothing may escape a worker thread as a traceback
+        except BaseException:
             logger.debug("fleet worker ended by an exception", exc_info=True)
 
     threads = [threading.Thread(target=work, name=f"dbtool-fleet-{i}", daemon=True) for i in range(parallel)]
@@ -307,14 +265,7 @@ def _prepared(settings: Settings) -> Settings:
     if settings.workers == 0:
         # Generator processes per target would multiply (targets x workers); the fleet's
         # parallelism is across targets, and the chunks are generated once for all of them.
-        settings = with_project(replace(settings, workers=1), settings)
-    settings.project  # noqa: B018 - found now: Alembic changes the working directory while a target migrates
-    return settings
-
-
-def with_project(settings: Settings, source: Settings) -> Settings:
-    """`settings` reusing the Alembic project `source` already found (a thread must not look in the working directory)."""
-    settings.__dict__["project"] = source.project  # cached_property's own slot; the dataclass is frozen
+        settings = replace(settings, workers=1)  # Settings found its project when built: replace keeps it
     return settings
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,44 @@ from dbtool.errors import DbtoolError, MigrationError, UnreachableError, VerifyM
 from dbtool.lock import lock_holders
 from dbtool.pool import open_pool
 from dbtool.seed.profiles import GENERATOR_VERSION
+from dbtool.steps import plan_tables
 
 
-def status(settings: Settings) -> dict[str, Any]:
+class Document(dict[str, Any]):
+    """A read-only command's result: its --json document (a dict, rendered key by key) that can say itself in a few words."""
+
+    def document(self) -> dict[str, Any]:
+        return dict(self)
+
+    def describe(self) -> str:
+        return "done"
+
+
+class StatusResult(Document):
+    """What `status` found."""
+
+    def describe(self) -> str:
+        revision = self.get("revision", {})
+        rows = sum((self.get("row_counts") or {}).values())
+        return f"revision {revision.get('current') or 'none'} (head {revision.get('head')}), {rows} rows"
+
+
+class VerifyResult(Document):
+    """What `verify` compared, when the live data is what dbtool recorded."""
+
+    def describe(self) -> str:
+        return f"identical (digest {str(self.get('digest', ''))[:16]})"
+
+
+@dataclass
+class Verdict:
+    """verify's finding as a value: the document, and the mismatch (None when identical) that `verify` raises."""
+
+    result: VerifyResult
+    mismatch: VerifyMismatchError | None = None
+
+
+def status(settings: Settings) -> StatusResult:
     """Reachability, server version, revisions, the last seed record, row counts and the lock holder."""
     try:
         with open_pool(settings, "status") as pool, pool.connection() as conn:
@@ -27,13 +63,13 @@ def status(settings: Settings) -> dict[str, Any]:
         raise
 
 
-def _status(conn: psycopg.Connection, settings: Settings) -> dict[str, Any]:  # type: ignore[type-arg]
+def _status(conn: psycopg.Connection, settings: Settings) -> StatusResult:  # type: ignore[type-arg]
     history = meta.read_history(conn, settings.schema)
     version_table = history.version_table if history else None
     current = migrate.current_heads(conn, version_table or migrate.version_table_name(settings.schema))
     head = _heads(settings)
     present = digest.data_tables(conn, settings.schema, version_table)
-    return {
+    return StatusResult({
         "target": str(settings.target),
         "reachable": True,
         "server_version": conn.info.parameter_status("server_version"),
@@ -50,7 +86,7 @@ def _status(conn: psycopg.Connection, settings: Settings) -> dict[str, Any]:  # 
             "key": settings.lock_key,
             "held_by": [h.__dict__ for h in lock_holders(conn, settings.lock_key)],
         },
-    }
+    })
 
 
 def _heads(settings: Settings) -> list[str]:
@@ -88,8 +124,17 @@ def _leftovers(conn: psycopg.Connection, schema: str) -> list[str]:  # type: ign
     return leftovers(conn, schema)
 
 
-def verify(settings: Settings) -> dict[str, Any]:
-    """Compare the live tables with what dbtool recorded, and the record with what its seed must produce."""
+def verify(settings: Settings) -> VerifyResult:
+    """Compare the live tables with what dbtool recorded, and the record with what its seed must produce;
+    raise VerifyMismatchError (exit 1) naming what differs."""
+    verdict = check(settings)
+    if verdict.mismatch is not None:
+        raise verdict.mismatch
+    return verdict.result
+
+
+def check(settings: Settings) -> Verdict:
+    """verify's comparison, its verdict returned: a mismatch is a finding here, not a failure."""
     with open_pool(settings, "verify") as pool, pool.connection() as conn:
         history = meta.read_history(conn, settings.schema)
         record = meta.last_seed_record(conn, settings.schema)
@@ -100,10 +145,10 @@ def verify(settings: Settings) -> dict[str, Any]:
             )
         seeded = record["generator_version"] is not None
         if seeded and record["generator_version"] != GENERATOR_VERSION:
-            raise VerifyMismatchError(
+            return Verdict(VerifyResult(), VerifyMismatchError(
                 f"{settings.target} was seeded by generator version {record['generator_version']}, this dbtool "
                 f"generates version {GENERATOR_VERSION}; run `dbtool reset` to reseed with this version"
-            )
+            ))
         recorded: dict[str, dict[str, object]] = record["table_digests"]
         with conn.transaction():
             found = digest.data_tables(conn, settings.schema, history.version_table)
@@ -146,17 +191,17 @@ def verify(settings: Settings) -> dict[str, Any]:
         ) or ("the dbtool_meta record does not match what its seed and profile produce" if not changed else "")
         if changed:
             live = f"; besides, the live data differs: {detail}" if detail else "; the data is still what that reset wrote"
-            raise VerifyMismatchError(
+            return Verdict(VerifyResult(document), VerifyMismatchError(
                 f"profile {record['profile']!r} changed since the last {record['event']} (at {record['revision']}): "
                 f"it now generates different rows for {', '.join(changed)}{live}; run `dbtool reset` to apply it",
                 details=document,
-            )
-        raise VerifyMismatchError(
+            ))
+        return Verdict(VerifyResult(document), VerifyMismatchError(
             f"{settings.target} differs from the state dbtool recorded ({record['event']} at {record['revision']}): "
             f"{detail}; run `dbtool reset` to restore it",
             details=document,
-        )
-    return {k: v for k, v in document.items() if v is not None}
+        ))
+    return Verdict(VerifyResult({k: v for k, v in document.items() if v is not None}))
 
 
 def expected_digests(
@@ -169,7 +214,6 @@ def expected_digests(
     from dataclasses import replace
 
     from dbtool import catalog
-    from dbtool.reset import plan_tables
     from dbtool.schema import BOOKKEEPING_TABLES
     from dbtool.seed import load
 

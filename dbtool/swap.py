@@ -20,12 +20,13 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from dbtool import digest, meta, migrate, schema
+from dbtool import digest, meta, migrate, schema, steps
 from dbtool.config import Settings
 from dbtool.errors import ConfigError, MigrationError, RefusedError
 from dbtool.lock import held_by
-from dbtool.report import Reporter
+from dbtool.runctx import Run
 from dbtool.session import Session, check_lock, transaction
+from dbtool.steps import RunResult
 
 logger = logging.getLogger(__name__)
 
@@ -195,9 +196,10 @@ def choose(conn: psycopg.Connection[Any], settings: Settings) -> tuple[str, str]
     return "swap", f"schema {settings.schema} holds data ({SWAP_FROM_ROWS:,}+ rows) and nothing outside depends on it"
 
 
-def run(session: Session, settings: Settings, reporter: Reporter, result: Any) -> bool:
+def run(session: Session, run: Run, result: RunResult) -> bool:
     """Reset by swapping in a shadow schema when that is chosen and safe; return False when the
     one-transaction reset must run instead (the reason was said in one line)."""
+    settings, reporter = run.settings, run.reporter
     strategy, why = choose(session.conn, settings)
     if strategy == "transaction" and settings.strategy == "swap":
         raise ConfigError(f"--strategy swap refused: {why}; nothing was changed; use --strategy transaction (or auto)")
@@ -205,7 +207,7 @@ def run(session: Session, settings: Settings, reporter: Reporter, result: Any) -
     if strategy != "swap":
         return False
     try:
-        _reset(session, settings, reporter, result)
+        _reset(session, run, result)
     except Hazard as exc:
         if settings.strategy == "swap":
             raise ConfigError(f"--strategy swap refused: {exc}; nothing was changed; use --strategy transaction (or auto)") from None
@@ -214,12 +216,10 @@ def run(session: Session, settings: Settings, reporter: Reporter, result: Any) -
     return True
 
 
-def _guard(conn: psycopg.Connection[Any], settings: Settings) -> None:
+def _guard(conn: psycopg.Connection[Any], run: Run) -> None:
     """The safety guard on the live schema, before anything is built (nothing is written if it refuses)."""
-    from dbtool.reset import guard
-
     with conn.transaction(force_rollback=True):
-        guard(conn, settings, meta.inspect(conn, settings.schema))
+        steps.guard(conn, run, meta.inspect(conn, run.settings.schema))
 
 
 def _serialized(conn: psycopg.Connection[Any], session: Session, live: str, step: str) -> None:
@@ -227,11 +227,12 @@ def _serialized(conn: psycopg.Connection[Any], session: Session, live: str, step
     check_lock(conn, session, STOPPED.format(step, live))
 
 
-def _reset(session: Session, settings: Settings, reporter: Reporter, result: Any) -> None:
+def _reset(session: Session, run: Run, result: RunResult) -> None:
+    settings, reporter = run.settings, run.reporter
     live, shadow = settings.schema, shadow_name(settings.schema)
     conn = session.conn
     with reporter.step("shadow") as step:
-        _guard(conn, settings)
+        _guard(conn, run)
         _serialized(conn, session, live, "creating the shadow schema")
         removed = _remove(conn, [shadow, old_name(live)])
         shadow_oid = _create_shadow(conn, live, shadow)
@@ -239,20 +240,18 @@ def _reset(session: Session, settings: Settings, reporter: Reporter, result: Any
         step.fields.update(schema=shadow, removed=removed)
     try:
         swapped = False
-        version_table = _migrate(session, settings, reporter, shadow, result)
+        version_table = _migrate(session, run, shadow, result)
         try:
-            tables, planned = _seed(session, settings, reporter, shadow, version_table, result)
+            tables, planned = _seed(session, run, shadow, version_table, result)
         except psycopg.Error as exc:
-            from dbtool.reset import refused_rows
-
-            if not refused_rows(exc):
+            if not steps.refused_rows(exc):
                 raise
             # The pieces are committed one by one here, so a table cannot be retried empty as the
             # one-transaction reset does (auto falls back to it).
             raise Hazard(f"the server refused generated rows in the shadow ({' '.join(str(exc).split())[:200]})") from None
         with reporter.step("swap") as step:
             transaction(session, settings, reporter,
-                        lambda c: _swap(c, settings, shadow, version_table, tables, planned, result))
+                        lambda c: _swap(c, run, shadow, version_table, tables, planned, result))
             swapped = True
             step.message = f"Swapped {shadow} in as {live}"
     except Exception:
@@ -319,12 +318,12 @@ def _create_shadow(conn: psycopg.Connection[Any], live: str, shadow: str) -> int
         return int(conn.execute("SELECT to_regnamespace(%s)::oid", (shadow,)).fetchone()[0])  # type: ignore[index]
 
 
-def _migrate(session: Session, settings: Settings, reporter: Reporter, shadow: str, result: Any) -> str:
+def _migrate(session: Session, run: Run, shadow: str, result: RunResult) -> str:
     """Run the project's migrations into the shadow (its version table too) in one transaction, and
     commit only if they changed nothing outside it and the lock is still held; return the version
     table's name in the live schema."""
-    conn = session.conn
-    with reporter.step("migrate") as step, conn.transaction():
+    conn, settings = session.conn, run.settings
+    with run.reporter.step("migrate") as step, conn.transaction():
         conn.execute("SELECT set_config('search_path', quote_ident(%s), true)", (shadow,))
         before = conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0]  # type: ignore[index]
         try:
@@ -350,19 +349,18 @@ def _migrate(session: Session, settings: Settings, reporter: Reporter, shadow: s
 
 
 def _seed(
-    session: Session, settings: Settings, reporter: Reporter, shadow: str, version_table: str, result: Any
+    session: Session, run: Run, shadow: str, version_table: str, result: RunResult
 ) -> tuple[dict[str, dict[str, object]], Any]:
     """Fill the shadow's tables on the pool's connections, rebuild keys, indexes and foreign keys, and
     digest it; return the table digests and the plan."""
-    from dbtool.reset import describe_plan_seed, plan_any_schema
     from dbtool.seed import load
 
-    conn = session.conn
+    conn, settings, reporter = session.conn, run.settings, run.reporter
     width = max(1, (session.pool.max_size if session.pool else 2) - 1)  # every connection but the lock's
     shadow_version_table = f"{shadow}.{version_table.partition('.')[2]}"
     with reporter.step("seed") as step:
         with conn.transaction():
-            planned, sequences, notes = plan_any_schema(conn, settings, reporter, shadow, shadow_version_table)
+            planned, sequences, notes = steps.plan_any_schema(conn, run, shadow, shadow_version_table)
         for message, fields in notes:
             reporter.note(message, **fields)
         tables = [t.name for t in planned.tables if t.generated]
@@ -374,32 +372,27 @@ def _seed(
                 for start in range(0, len(ranges), per_piece):
                     pieces.append((t.name, lambda c, t=t, part=ranges[start:start + per_piece]:
                                    load.copy_rows(c, shadow, settings.seed, planned, t, part)))
-        saved = schema.saved_constraints(conn, shadow, tables)
-        _serialized(conn, session, settings.schema, "loading the shadow schema")
-        if saved:
-            conn.execute("; ".join(schema.drop_statement_of(k, t, n) for k, t, n, _ in reversed(saved)))
-        # Off for the load as in a one-transaction reset: the same rows either way, and a trigger that
-        # names tables without a schema cannot write into the live schema while the shadow is built.
-        triggers = schema.user_triggers(conn, shadow, tables)
-        if triggers:
-            conn.execute("; ".join(schema.disable_trigger_statements(triggers)))
+
         counts = {name: 0 for name, _ in pieces}  # in load order, for the summary line
-        for name, rows in in_parallel(session, width, pieces, settings.schema):
-            counts[name] = counts.get(name, 0) + rows
-        _serialized(conn, session, settings.schema, "rebuilding keys and indexes")
-        if triggers:
-            conn.execute("; ".join(schema.enable_trigger_statements(triggers)))
-        load.move_sequences(conn, shadow, sequences, counts)
-        _rebuild(session, width, saved, settings.schema)
-        describe_plan_seed(step, settings, planned, counts)
+
+        def load_pieces() -> None:
+            for name, rows in in_parallel(session, width, pieces, settings.schema):
+                counts[name] = counts.get(name, 0) + rows
+
+        def rebuild(saved: steps.Saved) -> None:
+            load.move_sequences(conn, shadow, sequences, counts)
+            _rebuild(session, width, saved, settings.schema)
+
+        # Triggers are off for the load as in a one-transaction reset: the same rows either way, and a
+        # trigger that names tables without a schema cannot write into the live schema while the shadow
+        # is built. A failure leaves the shadow to be removed: nothing to switch back on.
+        phases = {"load": "loading the shadow schema", "rebuild": "rebuilding keys and indexes"}
+        steps.load_without_keys(conn, shadow, tables, load_pieces, rebuild, restore_on_failure=False,
+                                check=lambda phase: _serialized(conn, session, settings.schema, phases[phase]))
+        steps.describe_plan_seed(step, run, planned, counts)
         step.fields.update(connections=width)
-    result.profile, result.seed, result.scale = settings.profile, settings.seed, settings.scale
-    with reporter.step("digest") as step, conn.transaction():
-        digests = digest.table_digests(conn, shadow, digest.data_tables(conn, shadow, shadow_version_table))
-        result.digest = digest.combined_digest(digests)
-        result.row_counts = {name: int(d["rows"]) for name, d in digests.items()}  # type: ignore[call-overload]
-        step.message = f"Digest {result.digest[:16]}"
-        step.fields.update(digest=result.digest)
+    with conn.transaction():
+        digests = steps.digest_seeded(conn, run, result, shadow, shadow_version_table)
     return digests, planned
 
 
@@ -450,7 +443,7 @@ def in_parallel(
                 value = piece(conn)
                 with guard:
                     done.append((name, value))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread
+        except BaseException as exc:
             with guard:
                 failures.append(exc)
 
@@ -459,7 +452,7 @@ def in_parallel(
         try:
             with session.pool.connection() as conn:
                 work(conn)
-        except BaseException as exc:  # noqa: BLE001 - no connection to be had: the caller reports it
+        except BaseException as exc:
             with guard:
                 failures.append(exc)
 
@@ -497,11 +490,12 @@ def _cancel(busy: list[psycopg.Connection[Any]], guard: threading.Lock) -> None:
 
 
 def _swap(
-    conn: psycopg.Connection[Any], settings: Settings, shadow: str, version_table: str,
-    tables: dict[str, dict[str, object]], planned: Any, result: Any,
+    conn: psycopg.Connection[Any], run: Run, shadow: str, version_table: str,
+    tables: dict[str, dict[str, object]], planned: Any, result: RunResult,
 ) -> None:
     """The one short transaction: lock the live tables, move dbtool_meta's history into the shadow,
     rename the live schema away and the shadow into its place, record the run, notify."""
+    settings = run.settings
     live, old = settings.schema, old_name(settings.schema)
     objects = [schema.SchemaObject(k, n) for k, n in conn.execute(
         sql.SQL("SELECT kind, name FROM ({}) o").format(schema.objects_query(live))).fetchall()] if _exists(conn, live) else []
@@ -521,15 +515,8 @@ def _swap(
         sql.SQL("ALTER SCHEMA {} RENAME TO {}").format(sql.Identifier(shadow), sql.Identifier(live)),
     ]))
     result.dropped = len(objects)
-    from dbtool.reset import made_by, notify
-
-    meta.record(conn, live, meta.MetaRecord(
-        event=result.command, revision=result.revision, profile=result.profile, seed=result.seed, scale=result.scale,
-        row_counts=result.row_counts, table_digests=tables, digest=result.digest, version_table=version_table,
-        generated_tables=sorted(t.name for t in planned.tables if t.generated),
-        left_out_enum_values=list(planned.left_out_enum_values), **made_by(settings),
-    ))
-    notify(conn, result)
+    steps.record_seeded(conn, run, result, tables, version_table, planned, None)
+    steps.notify(conn, result)
 
 
 def _exists(conn: psycopg.Connection[Any], name: str) -> bool:
