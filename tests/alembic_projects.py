@@ -197,6 +197,14 @@ _SEED = [
         "CONSTRAINT ledger_entries_dispute_link CHECK ((((type)::text = 'dispute'::text) = (dispute_id IS NOT NULL))),",
         "CONSTRAINT documents_tags_array CHECK ((jsonb_typeof(tags) = 'array'::text))",
     )),
+    # Issue 22: the shop of the README's profile example (order_items = "3 per orders" on a table with
+    # UNIQUE (order_id, product_id)), a categories tree, a unique index on lower(email), paired times.
+    FixtureProject("seed_shop", "3e7a1c9d5b20", (
+        "ADD CONSTRAINT order_items_order_product_key UNIQUE (order_id, product_id);",
+        "CREATE UNIQUE INDEX customers_email_lower_key ON public.customers USING btree (lower(email));",
+        "ADD CONSTRAINT categories_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES public.categories(id);",
+        "CONSTRAINT promotions_discount_percent_check CHECK (((discount_percent >= 1) AND (discount_percent <= 90)))",
+    )),
     FixtureProject("seed_unsupported", "9a3d6f2b0e18", (
         "CONSTRAINT launch_pads_within_range CHECK ((((x * x) + (y * y)) < 100))",
         "ADD CONSTRAINT launches_pad_id_fkey FOREIGN KEY (pad_id) REFERENCES public.launch_pads(id);",

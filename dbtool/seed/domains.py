@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from itertools import product
 
-from dbtool.catalog import Column, Table
+from dbtool.seed.model import Column, Table
 from dbtool.seed import checks
 from dbtool.seed.checks import Atom, Ref, Sum, Unsupported
 

@@ -7,6 +7,7 @@ is computed from the plan alone, wherever and in whatever order chunks are made.
 
 from __future__ import annotations
 
+import math
 from decimal import Decimal
 from typing import Any
 
@@ -17,7 +18,7 @@ from dbtool.seed import hooks
 from dbtool.seed.plan import Plan, Rule, TablePlan
 from dbtool.seed.shared import Chunk
 from dbtool.seed.rules import (EPOCH_DAY, EPOCH_SECOND, NULL, RAW_KINDS, column_text, copy_escaped, derive, draws,
-                               formatted, raw_values)
+                               formatted, key32, permute, raw_values)
 
 TYPED = {"key": "integer", "integer": "integer", "decimal": "decimal", "date": "date", "timestamp": "timestamp",
          "boolean": "boolean"}
@@ -32,9 +33,41 @@ def chunk_text(plan: Plan, table: TablePlan, seed: int, first: int, count: int) 
     columns = [at.text(rule) for rule in table.rules]
     present = evaluation.present(table.name, rows) if table.hook_slots else None
     lines = list(map("\t".join, zip(*columns))) if columns else [""] * count
+    kept = present.tolist() if present is not None else [True] * count
+    if table.hooked_keys:
+        _check_hooked_keys(table, {r.column: c for r, c in zip(table.rules, columns)}, kept, rows)
     if present is not None and not present.all():
-        lines = [line for line, keep in zip(lines, present.tolist()) if keep]
+        lines = [line for line, keep in zip(lines, kept) if keep]
     return ("\n".join(lines) + "\n" if lines else ""), len(lines)
+
+
+def _check_hooked_keys(table: TablePlan, columns: dict[str, list[str]], kept: list[bool], rows: np.ndarray) -> None:
+    """A hook that sets part of a unique key must not repeat a key within a chunk (order_items' product_id
+    within one order): one line naming the hook, before COPY, instead of the server's index error."""
+    for name, key in table.hooked_keys:
+        seen: dict[tuple[str, ...], int] = {}
+        for i, values in enumerate(zip(*(columns[c] for c in key))):
+            if not kept[i] or NULL in values:
+                continue
+            if values in seen:
+                shown = ", ".join(f"{c}={v}" for c, v in zip(key, values))
+                raise ConfigError(
+                    f"hook {table.hook} gives {table.name} rows {int(rows[seen[values]])} and {int(rows[i])} the same "
+                    f"unique key {name} ({shown}); make the hook draw distinct values within each key "
+                    f"(e.g. a permutation per parent row), or leave those columns to dbtool")
+            seen[values] = i
+
+
+PRESENT_CHUNK = 10_000
+
+
+def rows_made(plan: Plan, table: TablePlan, seed: int) -> int:
+    """How many rows a seed writes to `table`: its count, or the slots its hook says exist."""
+    if not table.generated or not table.hook_slots:
+        return table.kept or table.count
+    evaluation = Evaluation(plan, seed)
+    return sum(int(evaluation.present(table.name, np.arange(first, min(first + PRESENT_CHUNK, table.count), dtype=np.int64)).sum())
+               for first in range(0, table.count, PRESENT_CHUNK))
 
 
 class Evaluation:
@@ -105,7 +138,7 @@ class At:
         if rule.column in self._texts:
             return self._texts[rule.column]
         if rule.kind == "derived":
-            source = self.table.rule(rule.source or "")
+            source = self.table.rule(rule.source or "") if not rule.ref_column else rule
             if _raw_able(source):
                 values = formatted(rule, self.raw(rule))
             else:
@@ -131,6 +164,8 @@ class At:
             return self._raws[rule.column]
         if rule.kind == "total":
             value = sum(sign * self.raw(self.table.rule(c)).astype(np.int64) for sign, c in rule.sources)
+        elif rule.kind == "derived" and rule.ref_column:
+            value = self._after_parent(rule)
         elif rule.kind == "derived":
             value = derive(rule, self.raw(self.table.rule(rule.source or "")), self.seed, self.table.name, self.rows)
         elif rule.kind == "hook":
@@ -145,7 +180,8 @@ class At:
         if rule.kind == "hook":
             return np.asarray(self._hooked(rule))
         kind = rule.text_kind if rule.kind in ("derived", "total") else rule.kind
-        if kind not in TYPED or (rule.kind == "derived" and not _raw_able(self.table.rule(rule.source or ""))):
+        if kind not in TYPED or (rule.kind == "derived" and not rule.ref_column
+                                 and not _raw_able(self.table.rule(rule.source or ""))):
             text = self.text(rule)
             if "\\" not in "".join(text):  # no escapes and no NULLs: the text is the value
                 return _objects(text)
@@ -176,7 +212,17 @@ class At:
         arm = (draws(self.seed, self.rows, self.table.name, rule.arc, "arm") % np.uint64(rule.arms)).astype(np.int64)
         return np.isin(arm, np.asarray(rule.null_arms, dtype=np.int64))
 
-    def _reference(self, rule: Rule) -> list[str]:
+    def _after_parent(self, rule: Rule) -> np.ndarray:
+        """A created timestamp between the parent row's (through the foreign key `rule.ref_column`) and
+        the column's upper bound (the window's end), drawn by (seed, table, column, row)."""
+        parent, picks = self._picks(self.table.rule(rule.ref_column or ""))
+        base = At(self.evaluation, parent, picks).raw(parent.rule(rule.source or "")).astype(np.int64)
+        hi = rule.domain.hi if rule.domain.hi is not None else int(base.max(initial=0))
+        room = (np.maximum(hi - base, 0) + 1).astype(np.uint64)
+        return base + (draws(self.seed, self.rows, self.table.name, rule.column, "after") % room).astype(np.int64)
+
+    def _picks(self, rule: Rule) -> tuple[TablePlan, np.ndarray]:
+        """The parent table of a reference and the parent row each of these rows points at."""
         plan, rows = self.evaluation.plan, self.rows
         parent = plan.table(rule.ref_table or "")
         size = parent.kept or parent.count
@@ -188,7 +234,12 @@ class At:
             picks = rows.astype(np.int64)
         elif mode in ("grid", "per"):
             stride, size = rule.grid
-            picks = (rows.astype(np.int64) // stride) % size
+            # A link table's rows take the combinations in a permuted order (not every row the same parent).
+            combos = permute(rows, rule.grid_total, key32(self.table.name, "grid", str(self.seed))) \
+                if mode == "grid" and rule.grid_total else rows.astype(np.int64)
+            picks = np.asarray((combos // stride) % size, dtype=np.int64)
+        elif mode == "within":
+            picks = within_parent(self.seed, self.table.name, rule.ref_group, rows, *rule.grid)
         else:
             bits = draws(self.seed, rows, self.table.name, rule.ref_group, "parent")
             if mode == "self":  # an earlier row (a tree); row 0 points at itself or at nothing
@@ -197,6 +248,11 @@ class At:
                 picks = (bits % np.uint64(size)).astype(np.int64)
         if period:  # the n-th allowed parent row: slots are sorted, whole periods first
             picks = (picks // len(slots)) * period + slots[picks % len(slots)]
+        return parent, picks
+
+    def _reference(self, rule: Rule) -> list[str]:
+        rows, mode = self.rows, rule.ref_mode
+        parent, picks = self._picks(rule)
         if parent.kept:
             column = parent.existing[rule.ref_column or ""]
             values = copy_escaped([column[int(p) % len(column)] for p in picks.tolist()])
@@ -209,6 +265,19 @@ class At:
         if mode == "self" and not rule.domain.not_null:
             values = [NULL if r == 0 else v for r, v in zip(rows.tolist(), values)]
         return values
+
+
+def within_parent(seed: int, table: str, group: str, rows: np.ndarray, n: int, size: int) -> np.ndarray:
+    """Parent rows for the slots of "n per parent" rows: slot j of parent row p takes (start_p + j * step) %
+    size, so the n slots of one parent row (n <= size) differ; start_p is keyed by (seed, table, group, p)."""
+    rows = rows.astype(np.int64)
+    parent, slot = rows // n, rows % n
+    start = (draws(seed, parent, table, group, "within") % np.uint64(size)).astype(np.int64)
+    step = permute(np.ones(1, dtype=np.int64), size, key32(table, group, "step"))[0] if size > 1 else 0
+    step = int(step) or 1
+    while size > 1 and math.gcd(step, size) != 1:
+        step += 1
+    return (start + slot * step) % size
 
 
 def _raw_able(rule: Rule) -> bool:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from dbtool.catalog import Column, Constraint, Table
+from dbtool.seed.model import Column, Constraint, Table
 from dbtool.seed import checks
 from dbtool.seed.checks import Unsupported
 from dbtool.seed.domains import NUMERIC_KINDS, Domain, raw, scale_of, solve_checks
@@ -27,12 +27,19 @@ OTHER_KINDS = {"bool": "boolean", "uuid": "uuid", "json": "json", "jsonb": "json
                "cidr": "inet"}
 JSON_TYPES = {"json", "jsonb"}
 ORDERED_KINDS = {"integer", "decimal", "date", "timestamp", "time"}
-# Columns that come in this order by their names alone (no CHECK says so): the second follows the first.
-ORDERED_PAIRS: tuple[tuple[str, str], ...] = (
-    ("created_at", "updated_at"), ("start", "end"), ("start_time", "end_time"), ("starts_at", "ends_at"),
-    ("start_date", "end_date"), ("valid_from", "valid_to"), ("valid_from", "valid_until"), ("opened_at", "closed_at"),
-    ("begins_at", "ends_at"),
+# Columns that come in this order by their names alone (no CHECK says so): a name holding a word of one
+# group, and the same name with a word of a later group in its place, follow each other (start_time <=
+# end_time, valid_from <= valid_to, created_at <= updated_at <= deleted_at).
+ORDERED_WORDS: tuple[tuple[frozenset[str], ...], ...] = (
+    (frozenset({"start", "starts", "started", "begin", "begins", "began"}),
+     frozenset({"end", "ends", "ended", "finish", "finishes", "finished", "stop", "stops", "stopped"})),
+    (frozenset({"from"}), frozenset({"to", "until", "till"})),
+    (frozenset({"open", "opens", "opened"}), frozenset({"close", "closes", "closed"})),
+    (frozenset({"created", "inserted"}), frozenset({"updated", "modified", "changed"}),
+     frozenset({"deleted", "archived", "removed"})),
 )
+# Created timestamps: a child row is not older than the parent row its foreign key picks.
+CREATED_COLUMN = re.compile(r"^(created|inserted)(_at|_on|_date|_time)?$")
 MAX_CYCLE = 1000  # a weighted discriminator repeats its values in a period of at most this many rows
 
 
@@ -54,8 +61,11 @@ class Rule:
     ref_table: str | None = None  # reference: the parent table and column
     ref_column: str | None = None
     ref_group: str = ""  # columns of one composite foreign key share a parent row
-    ref_mode: str = "many"  # many (any parent row), one (row i: a unique FK), self (an earlier row), grid, per
-    grid: tuple[int, int] = (1, 1)  # grid: (stride, size) of this column's digit; per: (N, parent rows)
+    ref_mode: str = "many"  # many (any parent row), one (row i: a unique FK), self (an earlier row), grid, per, within
+    # grid: (stride, size) of this column's digit; per: (N, parent rows); within: (N, parent rows), the N
+    # slots of one "per" parent row take distinct rows here (a unique key spans both foreign keys)
+    grid: tuple[int, int] = (1, 1)
+    grid_total: int = 0  # grid: the combinations of all its keys; rows take them in a permuted order
     weights: tuple[int, ...] = ()  # a profile's weights for the listed values (domain.choices, in order)
     null_fraction: float = 0.0  # a profile's share of NULLs
     source: str | None = None  # derived: the column it follows; hook: the hook's "module:function"
@@ -65,6 +75,8 @@ class Rule:
     cycle: tuple[int, ...] = ()  # listed values picked by row % len(cycle), so polymorphic children find a kind
     ref_slots: tuple[int, ...] = ()  # reference: parent rows r with r % ref_period in ref_slots (the kinds allowed)
     ref_period: int = 0
+    # email/username text: the columns whose first and last names it is made of (the row's own name)
+    name_from: tuple[str, ...] = ()
     arc: str = ""  # a CHECK of IS [NOT] NULL alternatives: each row picks one of `arms` by (seed, table, arc, row)
     arms: int = 0
     null_arms: tuple[int, ...] = ()  # the alternatives that need this column NULL
@@ -96,6 +108,8 @@ class TablePlan:
     existing: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     hook: str | None = None  # the profile's "module:function" that sets some of its columns
     hook_slots: bool = False  # the hook says which rows exist (an N-per-parent table's slots)
+    capped: str | None = None  # one line: why the table gets fewer rows than its profile asks (a unique key's room)
+    hooked_keys: tuple[tuple[str, tuple[str, ...]], ...] = ()  # unique keys (name, columns) a hook sets part of
 
     @property
     def generated(self) -> bool:
@@ -128,10 +142,11 @@ class Plan:
 def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, str]] | None = None,
          columns: dict[tuple[str, str], ColumnOverride] | None = None,
          hooks: dict[str, tuple[str, frozenset[str], bool]] | None = None,
-         refused: dict[str, str] | None = None) -> Plan:
+         refused: dict[str, str] | None = None, epoch: int = 0) -> Plan:
     """Plan every table: `rows` each unless `per_table` gives a count or (N, parent): N per parent row;
     `columns` are a profile's overrides, keyed by (table, column); `hooks` name, per table, the hook
-    and the columns it sets; `refused` tables (the server refused their rows: why) stay empty."""
+    and the columns it sets; `refused` tables (the server refused their rows: why) stay empty; dates and
+    timestamps fall in the window that ends at `epoch` (days after 2026-01-01, the profile's `epoch`)."""
     refused = refused or {}
     per_table = per_table or {}
     columns = columns or {}
@@ -162,7 +177,7 @@ def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, s
             wanted = n * (planned[parent].kept or planned[parent].count)
         waits = 0
         overrides = {c: o for (t, c), o in columns.items() if t == table.name}
-        planned[table.name] = _plan_table(table, wanted, overrides, hooks.get(table.name)) if wanted else TablePlan(table.name, 0)
+        planned[table.name] = _plan_table(table, wanted, overrides, hooks.get(table.name), epoch) if wanted else TablePlan(table.name, 0)
     by_name = {t.name: t for t in tables}
     _cycle_discriminators(tables, planned)
     changed = True
@@ -175,7 +190,58 @@ def plan(tables: list[Table], rows: int, per_table: dict[str, int | tuple[int, s
             updated = _resolve_references(tp, by_name[name], planned, per if isinstance(per, tuple) else None, by_name)
             if updated != tp:
                 planned[name], changed = updated, True
+    _created_after_parents(tables, planned)
     return Plan(tuple(planned[t.name] for t in tables))
+
+
+def _created_rule(tp: TablePlan) -> Rule | None:
+    """The table's created timestamp when it is generated from the time window (no CHECK, not unique)."""
+    for r in tp.rules:
+        kind = r.text_kind if r.kind == "derived" else r.kind
+        if CREATED_COLUMN.match(r.column.lower()) and kind in ("timestamp", "date") and not r.unique \
+                and r.kind in ("timestamp", "date", "derived") and (r.kind != "derived" or r.ref_column) \
+                and r.domain.choices is None and not r.domain.modulus and not r.domain.excluded:
+            return r
+    return None
+
+
+def _created_after_parents(tables: list[Table], planned: dict[str, TablePlan]) -> None:
+    """A child's created timestamp falls between its parent row's and the window's end (orders are
+    not older than their customer): through the first NOT NULL single-column foreign key, in name
+    order, whose parent is generated with a created timestamp of the same kind; never in a cycle."""
+    follows: dict[str, str] = {}
+    for table in sorted(tables, key=lambda t: t.name):
+        tp = planned[table.name]
+        own = _created_rule(tp) if tp.generated else None
+        if own is None or own.kind == "derived":
+            continue
+        for key in sorted(table.of_kind("f"), key=lambda k: k.name):
+            if len(key.columns) != 1 or key.ref_table == table.name or not table.column(key.columns[0]).not_null:
+                continue
+            ref = tp.rule(key.columns[0])
+            parent = planned.get(key.ref_table or "")
+            if ref.kind != "reference" or ref.null_fraction or ref.arc or parent is None or not parent.generated:
+                continue
+            theirs = _created_rule(parent)
+            kind = theirs and (theirs.text_kind if theirs.kind == "derived" else theirs.kind)
+            if theirs is None or kind != own.kind or theirs.scale != own.scale:
+                continue
+            # The parent's values must lie within this column's own bounds (a CHECK may narrow it).
+            if own.domain.lo is None or own.domain.hi is None or theirs.domain.lo is None or theirs.domain.hi is None \
+                    or theirs.domain.lo < own.domain.lo or theirs.domain.hi > own.domain.hi:
+                continue
+            seen, up = {table.name}, parent.name
+            while up in follows and up not in seen:
+                seen.add(up)
+                up = follows[up]
+            if up in seen:
+                continue  # the parent already follows this table: a cycle
+            follows[table.name] = parent.name
+            rule = replace(own, kind="derived", why=f"not before its {parent.name}.{theirs.column} ({key.columns[0]})",
+                           source=theirs.column, op="<=", text_kind=own.kind, ref_column=key.columns[0],
+                           ref_table=parent.name)
+            planned[table.name] = replace(tp, rules=tuple(rule if r is own else r for r in tp.rules))
+            break
 
 
 def _skip(table: Table, reason: str) -> TablePlan:
@@ -183,7 +249,7 @@ def _skip(table: Table, reason: str) -> TablePlan:
 
 
 def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | None = None,
-                hook: tuple[str, frozenset[str], bool] | None = None) -> TablePlan:
+                hook: tuple[str, frozenset[str], bool] | None = None, epoch: int = 0) -> TablePlan:
     if table.rows:
         return TablePlan(table.name, 0, kept=table.rows, existing=table.existing)
     spec, hooked, slots = hook or (None, frozenset(), False)
@@ -196,7 +262,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
     rules, cap = [], rows
     fk_columns = {c for k in table.of_kind("f") for c in k.columns}
     derived = {r.right: r for r in relations}
-    embedded = _embedded_keys(table, domains, unique)
+    embedded = _embedded_keys(table, domains, unique, epoch)
     for column in table.columns:
         if column.generated:
             continue
@@ -217,7 +283,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
             continue
         if override is not None:
             try:
-                rule = _overridden(table, column, domain, column.name in unique, override)
+                rule = _overridden(table, column, domain, column.name in unique, override, epoch)
             except Unsupported as exc:
                 return _skip(table, f"column {column.name}: the profile's override: {exc}")
             if rule is not None:
@@ -241,7 +307,7 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
                               scale=scale_of(column), timezone=column.base == "timestamptz", text_kind=kind))
             continue
         try:
-            rule, limit = _column_rule(table, column, domain, column.name in unique)
+            rule, limit = _column_rule(table, column, domain, column.name in unique, epoch)
         except Unsupported as exc:
             return _skip(table, f"column {column.name}: {exc}; set tables.{table.name} = 0 in the profile to leave it empty, "
                                 f"or set {column.name} with a hook (hooks.{table.name})")
@@ -249,10 +315,17 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
         if limit is not None:
             cap = min(cap, limit)
     rules = [replace(r, parts=embedded[r.column]) if r.kind == "json" and r.column in embedded else r for r in rules]
-    return TablePlan(table.name, max(cap, 0), _ordered_by_name(rules), hook=spec, hook_slots=slots)
+    rules = _named_after_the_row(rules)
+    written = {r.column for r in rules}
+    keys = [(k.name, k.columns) for k in table.constraints if k.kind in ("p", "u")]
+    keys += [(i.name, i.columns) for i in table.unique_indexes if "" not in i.columns and not i.partial]
+    hooked_keys = tuple((n, c) for n, c in keys if set(c) & hooked and set(c) <= written)
+    return TablePlan(table.name, max(cap, 0), _ordered_by_name(rules), hook=spec, hook_slots=slots,
+                     hooked_keys=hooked_keys)
 
 
-def _overridden(table: Table, column: Column, domain: Domain, unique: bool, override: ColumnOverride) -> Rule | None:
+def _overridden(table: Table, column: Column, domain: Domain, unique: bool, override: ColumnOverride,
+                epoch: int = 0) -> Rule | None:
     """The rule a profile's override makes for `column`, or None to use the usual one as it is."""
     if override.null_fraction and column.not_null:
         raise Unsupported("null_fraction on a NOT NULL column")
@@ -274,7 +347,7 @@ def _overridden(table: Table, column: Column, domain: Domain, unique: bool, over
                     null_fraction=override.null_fraction)
     if override.values:
         domain.choices = tuple(raw(column, v) for v in override.values)
-    rule, _ = _column_rule(table, column, domain, unique)
+    rule, _ = _column_rule(table, column, domain, unique, epoch)
     weights = override.weights if override.values and rule.domain.choices == domain.choices and (
         len(override.weights) == len(domain.choices or ())) else ()
     if override.values and override.weights and not weights:
@@ -291,13 +364,35 @@ def _tighten(source: Domain, derived: Domain, op: str) -> None:
         source.lo = derived.lo + gap if source.lo is None else max(source.lo, derived.lo + gap)
 
 
+def ordered_pairs(names: list[str]) -> list[tuple[str, str]]:
+    """(first, then) for columns whose names put them in order (ORDERED_WORDS): each follows the
+    nearest earlier column of its chain; in name order."""
+    pairs = []
+    for groups in ORDERED_WORDS:
+        placed: dict[tuple[str, ...], dict[int, str]] = {}
+        for name in sorted(names):
+            tokens = name.lower().split("_")
+            for i, token in enumerate(tokens):
+                step = next((g for g, words in enumerate(groups) if token in words), None)
+                if step is not None:
+                    placed.setdefault((*tokens[:i], "*", *tokens[i + 1:]), {}).setdefault(step, name)
+                    break
+        for steps in placed.values():
+            chain = [steps[g] for g in sorted(steps)]
+            pairs += list(zip(chain, chain[1:]))
+    return pairs
+
+
 def _ordered_by_name(rules: list[Rule]) -> tuple[Rule, ...]:
-    """created_at <= updated_at, start <= end, ... (ORDERED_PAIRS) when a table has both and no CHECK
+    """created_at <= updated_at, start <= end, ... (ORDERED_WORDS) when a table has both and no CHECK
     already relates them: the second follows the first."""
     by_name = {r.column: r for r in rules}
-    for first, then in ORDERED_PAIRS:
-        source, follower = by_name.get(first), by_name.get(then)
-        if not source or not follower or source.kind != follower.kind or source.kind not in ORDERED_KINDS:
+    for first, then in ordered_pairs(list(by_name)):
+        source, follower = by_name[first], by_name[then]
+        kind = source.text_kind if source.kind == "derived" and not source.ref_column else source.kind
+        if source.kind == "derived" and source.why.startswith("CHECK"):
+            continue
+        if follower.kind != kind or kind not in ORDERED_KINDS:
             continue
         d, s = follower.domain, source.domain
         # derive() clamps into the follower's own bounds: they must not cut below the source's values.
@@ -305,7 +400,7 @@ def _ordered_by_name(rules: list[Rule]) -> tuple[Rule, ...]:
                 or s.choices is not None or (d.hi is not None and (s.hi is None or d.hi < s.hi)):
             continue
         by_name[then] = replace(follower, kind="derived", why=f"not before {first}", source=first, op="<=",
-                                text_kind=source.kind)
+                                text_kind=kind)
     return tuple(by_name[r.column] for r in rules)
 
 
@@ -314,10 +409,12 @@ def _unique_columns(table: Table) -> set[str]:
     fk = {c for k in table.of_kind("f") for c in k.columns}
     keys = [k.columns for k in table.constraints if k.kind in ("p", "u")]
     keys += [i.columns for i in table.unique_indexes if "" not in i.columns]
-    # An expression index (lower(email)) names no column: make every text column it could use unique.
+    # An expression index (lower(email)) is unique when the columns its expressions read are: those,
+    # and the plain columns beside them; with no column named (catalogs read before), every text column.
     for index in table.unique_indexes:
         if "" in index.columns:
-            keys += [(c,) for c in [x for x in index.columns if x] or [col.name for col in table.columns if col.base in TEXT_TYPES]]
+            named = [x for x in index.columns if x] + [c for c in index.expression_columns if c not in index.columns]
+            keys += [(c,) for c in named or [col.name for col in table.columns if col.base in TEXT_TYPES]]
     unique: set[str] = set()
     for key in keys:
         own = [c for c in key if c not in fk]
@@ -328,22 +425,42 @@ def _unique_columns(table: Table) -> set[str]:
 
 NAME_HINTS: tuple[tuple[str, str], ...] = (
     (r"e_?mail", "email"), (r"first_?name|given_?name", "first_name"), (r"last_?name|surname|family_?name", "last_name"),
-    (r"user_?name|login|handle", "username"), (r"(full_?)?name$|^display_?name", "name"), (r"phone|mobile|fax", "phone"),
+    (r"user_?name|login|handle", "username"), (r"^(product|item)_?name$", "product_name"),
+    (r"^(company|organi[sz]ation|org|vendor|supplier|business|brand|merchant)_?name$", "company_name"),
+    (r"^(category|department|tag|group)_?name$", "category_name"),
+    (r"(full_?)?name$|^display_?name", "name"), (r"phone|mobile|fax", "phone"),
     (r"url|website|homepage|link", "url"), (r"city|town", "city"), (r"country", "country"), (r"street|address", "street"),
     (r"zip|postal|postcode", "postal_code"), (r"currency", "currency"), (r"colou?r", "color"), (r"slug", "slug"),
-    (r"title|subject|headline", "title"), (r"description|notes?|comment|body|bio|summary|message|content", "sentence"),
-    (r"code|sku|ref", "code"), (r"password|secret|hash|token", "secret"),
+    (r"title|subject|headline", "title"), (r"description|summary|bio|about|details", "description"),
+    (r"notes?|comment|body|message|content", "sentence"), (r"sku", "sku"),
+    (r"code|ref|number$|_no$", "code"), (r"password|secret|hash|token", "secret"), (r"status$|state$", "status"),
 )
+# What a table's own `name` (or `label`) column holds, by the last word of the table's name.
+TABLE_NAME_KINDS: tuple[tuple[str, str], ...] = (
+    (r"^(users?|customers?|people|persons?|clients?|staff|employees?|members?|contacts?|authors?|students?|"
+     r"patients?|owners?|drivers?|guests?|admins?|profiles?|players?|teachers?|doctors?|agents?|buyers?|sellers?)$", "name"),
+    (r"^(products?|items?|goods|skus?|variants?|listings?|articles?)$", "product_name"),
+    (r"^(compan(y|ies)|organi[sz]ations?|orgs?|vendors?|suppliers?|merchants?|brands?|manufacturers?|partners?|"
+     r"tenants?|business(es)?|firms?|publishers?|stores?|shops?|teams?|carriers?)$", "company_name"),
+    (r"^(categor(y|ies)|tags?|departments?|collections?|genres?|sections?|groups?|topics?)$", "category_name"),
+)
+TABLE_NAME_COLUMNS = ("name", "label")
+# Plausible ranges by what a numeric column's name says; decimals get cents (their scale) on top.
+# Order matters: the first match wins (price_cents is cents, discount_percent is a discount).
 INTEGER_HINTS: tuple[tuple[str, int, int], ...] = (
-    (r"age$", 18, 90), (r"year", 2000, 2030), (r"quantity|qty|count|number_of|num_", 1, 20),
-    (r"price|amount|cost|total|balance|cents|salary|fee", 0, 100_000), (r"rating|score|stars|rank|priority|level", 1, 5),
-    (r"percent|pct|ratio", 0, 100), (r"minutes|duration", 5, 240), (r"position|sort|order|seq", 0, 1000),
+    (r"age$", 18, 90), (r"year", 2000, 2025), (r"cents", 100, 50_000), (r"salary|wage", 30_000, 150_000),
+    (r"discount", 5, 50), (r"percent|pct|ratio", 0, 100), (r"stock|inventory|on_hand", 0, 500),
+    (r"quantity|qty", 1, 10), (r"count|number_of|num_", 0, 50), (r"price|cost", 1, 500),
+    (r"amount|total|balance", 1, 2_000), (r"fee|tax|shipping", 0, 50),
+    (r"rating|stars", 1, 5), (r"score|rank|priority|level", 1, 5), (r"minutes|duration", 5, 240),
+    (r"weight", 1, 50), (r"position|sort|order|seq", 0, 1000),
 )
 DEFAULT_INTEGER_RANGE = (0, 1000)
-DEFAULT_DAYS = (-365, 365)  # dates spread over two years around the epoch (2026-01-01)
+# Dates and timestamps fall in the two years before the epoch (2026-01-01; raw 0): never after it.
+DEFAULT_DAYS = (-730, 0)
 
 
-def _column_rule(table: Table, column: Column, domain: Domain, unique: bool) -> tuple[Rule, int | None]:
+def _column_rule(table: Table, column: Column, domain: Domain, unique: bool, epoch: int = 0) -> tuple[Rule, int | None]:
     """The rule for a column that is neither a foreign key nor derived, and the row cap it implies."""
     name = column.name.lower()
     if domain.null:
@@ -365,9 +482,9 @@ def _column_rule(table: Table, column: Column, domain: Domain, unique: bool) -> 
             len(labels) if unique else None)
     kind = NUMERIC_KINDS.get(column.base)
     if kind:
-        return _numeric_rule(table, column, domain, unique, kind, name)
+        return _numeric_rule(table, column, domain, unique, kind, name, epoch)
     if column.base in TEXT_TYPES:
-        return _text_rule(column, domain, unique, name)
+        return _text_rule(column, domain, unique, name, table.name)
     other = OTHER_KINDS.get(column.base)
     if other == "boolean" and (domain.choices is not None or domain.excluded):
         allowed = [v for v in (domain.choices if domain.choices is not None else (True, False)) if v not in domain.excluded]
@@ -392,7 +509,8 @@ def _column_rule(table: Table, column: Column, domain: Domain, unique: bool) -> 
 GENERATED_FROM_KEY = re.compile(r"""^\(*"?(\w+)"?\s*->>\s*'((?:[^']|'')+)'(?:::text)?\)*(?:::[\w ]+)?\)*$""")
 
 
-def _embedded_keys(table: Table, domains: dict[str, Domain], unique: set[str]) -> dict[str, tuple[tuple[str, Rule], ...]]:
+def _embedded_keys(table: Table, domains: dict[str, Domain], unique: set[str],
+                   epoch: int = 0) -> dict[str, tuple[tuple[str, Rule], ...]]:
     """For a generated column computed as `doc ->> 'key'`, the rule its value follows (its CHECKs, its
     type), planned as if it were an ordinary column: the JSON column then carries that value under 'key'."""
     found: dict[str, list[tuple[str, Rule]]] = {}
@@ -404,7 +522,7 @@ def _embedded_keys(table: Table, domains: dict[str, Domain], unique: set[str]) -
         domain = domains.get(column.name, Domain())
         domain.not_null = domain.not_null or column.not_null
         try:
-            rule, _ = _column_rule(table, column, domain, column.name in unique)
+            rule, _ = _column_rule(table, column, domain, column.name in unique, epoch)
         except Unsupported:
             continue
         found.setdefault(source, []).append((key, rule))
@@ -425,7 +543,8 @@ def _null_or_unsupported(column: Column, domain: Domain, what: str) -> tuple[Rul
     raise Unsupported(f"no generator for {what} and it is NOT NULL")
 
 
-def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, kind: str, name: str) -> tuple[Rule, int | None]:
+def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, kind: str, name: str,
+                  epoch: int = 0) -> tuple[Rule, int | None]:
     scale = scale_of(column)
     if domain.choices is not None:  # a list of values meets the other bounds by leaving out those that break them
         m, r = domain.modulus or (1, 0)
@@ -455,8 +574,9 @@ def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, ki
                 domain.lo = max(domain.lo, -limit)
     elif kind == "date":
         low, high = ((-27_000, -7_300) if re.search(r"birth|dob", name) else DEFAULT_DAYS)
+        low, high = low + epoch, high + epoch
     elif kind == "timestamp":
-        low, high = DEFAULT_DAYS[0] * 86_400, DEFAULT_DAYS[1] * 86_400
+        low, high = (DEFAULT_DAYS[0] + epoch) * 86_400, (DEFAULT_DAYS[1] + epoch) * 86_400
     elif kind == "time":
         low, high = 0, 86_399
         domain.lo, domain.hi = max(domain.lo or 0, 0), min(86_399 if domain.hi is None else domain.hi, 86_399)
@@ -465,7 +585,8 @@ def _numeric_rule(table: Table, column: Column, domain: Domain, unique: bool, ki
     if unique and domain.lo is None and domain.hi is None and domain.choices is None:
         # Unique values need room: a bijection of the row index over a wide range, not a guess's range.
         low, high = {"integer": (1, INTEGER_BOUNDS[column.base][1] if column.base in INTEGER_BOUNDS else 2**31 - 1),
-                     "date": (-36_500, 36_500), "timestamp": (-3_153_600_000, 3_153_600_000)}.get(kind, (low, high))
+                     "date": (epoch - 36_500, epoch), "timestamp": ((epoch - 36_500) * 86_400, epoch * 86_400),
+                     }.get(kind, (low, high))
         if kind == "decimal":
             high = 10 ** column.precision[0] - 1 if column.precision else 10**12
     lo = domain.lo if domain.lo is not None else (low if domain.hi is None or low <= domain.hi else domain.hi - (high - low))
@@ -508,7 +629,7 @@ def _describe(domain: Domain, kind: str, scale: int) -> str:
     return f"[{domain.lo}, {domain.hi}]{step}{unit}"
 
 
-def _text_rule(column: Column, domain: Domain, unique: bool, name: str) -> tuple[Rule, int | None]:
+def _text_rule(column: Column, domain: Domain, unique: bool, name: str, table: str = "") -> tuple[Rule, int | None]:
     length = column.length
     if domain.max_length is not None:
         length = domain.max_length if length is None else min(length, domain.max_length)
@@ -531,11 +652,28 @@ def _text_rule(column: Column, domain: Domain, unique: bool, name: str) -> tuple
         return Rule(column.name, "text", f"CHECK pattern {domain.pattern}", domain, unique=unique, text_kind="pattern",
                     length=length), (capacity if unique else None)
     text_kind = next((k for pattern, k in NAME_HINTS if re.search(pattern, name)), "words")
-    if column.base == "bpchar" and length is not None and length <= 3:
+    if name in TABLE_NAME_COLUMNS:
+        last = table.lower().rsplit("_", 1)[-1]
+        text_kind = next((k for pattern, k in TABLE_NAME_KINDS if re.search(pattern, last)), "title")
+    if column.base == "bpchar" and length is not None and length <= 3 and text_kind not in ("country", "currency"):
         text_kind = "code"
     why = f"{column.type}: looks like {text_kind.replace('_', ' ')}" + (" (unique)" if unique else "")
     cap = 36 ** length if unique and length is not None and length < 8 else None
     return Rule(column.name, "text", why, domain, unique=unique, text_kind=text_kind, length=length), cap
+
+
+def _named_after_the_row(rules: list[Rule]) -> list[Rule]:
+    """Emails and usernames made from the row's own person name (first_name and last_name, or name)."""
+    kinds = {r.text_kind: r.column for r in rules if r.kind == "text" and not r.unique}
+    source: tuple[str, ...] = ()
+    if "first_name" in kinds and "last_name" in kinds:
+        source = (kinds["first_name"], kinds["last_name"])
+    elif "name" in kinds:
+        source = (kinds["name"], kinds["name"])
+    if not source:
+        return rules
+    return [replace(r, name_from=source, why=f"{r.why}, from {' and '.join(dict.fromkeys(source))}")
+            if r.kind == "text" and r.text_kind in ("email", "username") else r for r in rules]
 
 
 def _restricted(domain: Domain) -> bool:
@@ -632,9 +770,44 @@ def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePla
             for c in k.columns:
                 rules[c] = replace(rules[c], ref_mode="grid", grid=(stride, size))
             stride *= size
+        for k in members:
+            for c in k.columns:
+                rules[c] = replace(rules[c], grid_total=stride)
         count = min(count, stride)
+    count, capped = _within_parent(table, rules, unique_sets, grid_keys, sizes, count, per)
     rules_tuple = tuple(rules[r.column] for r in tp.rules)
-    return replace(tp, count=count, rules=rules_tuple)
+    return replace(tp, count=count, rules=rules_tuple, capped=capped or tp.capped)
+
+
+def _within_parent(table: Table, rules: dict[str, Rule], unique_sets: list[set[str]], keys: list[Constraint],
+                   sizes: dict[str, int], count: int, per: tuple[int, str] | None) -> tuple[int, str | None]:
+    """A unique key made of the "N per parent" foreign key and one other foreign key (order_items'
+    (order_id, product_id)): the N slots of one parent row take distinct rows of the other parent, a
+    permutation within the parent; N is cut to the other parent's rows when they are fewer."""
+    per_key = next((k for k in keys if all(rules[c].kind == "reference" and rules[c].ref_mode == "per" for c in k.columns)), None)
+    if per is None or per_key is None:
+        return count, None
+    capped = None
+    for s in unique_sets:
+        rest = s - set(per_key.columns)
+        if not set(per_key.columns) <= s or not rest:
+            continue
+        other = next((k for k in keys if k is not per_key and set(k.columns) == rest), None)
+        if other is None or any(rules[c].kind != "reference" or rules[c].ref_mode != "many" for c in other.columns):
+            continue  # own columns in the key are unique on their own (a bijection of the row)
+        n, parents = rules[per_key.columns[0]].grid
+        room = sizes[other.name]
+        if room < n:
+            capped = (f"{n} per {per[1]} cut to {room}: unique key ({', '.join(sorted(s))}) allows {room} "
+                      f"{other.ref_table} row(s) per {per[1]} row")
+            n = room
+            for c in per_key.columns:
+                rules[c] = replace(rules[c], grid=(n, parents), why=rules[c].why.replace(f"{per[0]} rows each", f"{n} rows each"))
+            count = min(count, n * parents)
+        for c in other.columns:
+            rules[c] = replace(rules[c], ref_mode="within", grid=(n, room),
+                               why=f"{rules[c].why}, distinct within each {per[1]} row (unique key)")
+    return count, capped
 
 
 def _overlaps(table: Table, keys: list[Constraint], tables: dict[str, Table]) -> tuple[set[str], str | None]:

@@ -7,6 +7,7 @@ project (GENERIC_ROWS) whether a file names them or not.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from difflib import get_close_matches
 
 # Bump whenever the same (seed, profile, scale) would produce different rows: it is recorded in
 # dbtool_meta and hashed into the digest, so old and new data are never mistaken for each other.
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 4
 MAX_SCALE = 5_000
 
 
@@ -72,7 +73,9 @@ def _override(where: str, body: object) -> ColumnOverride:
     return ColumnOverride(values, weights, tuple(span) if span else None, form, float(fraction))  # type: ignore[arg-type]
 
 
-PROFILE_KEYS = {"rows", "tables", "columns", "hooks"}
+PROFILE_KEYS = {"rows", "tables", "columns", "hooks", "epoch"}
+# Generated dates and timestamps fall in the two years before a profile's `epoch` (never after it).
+DEFAULT_EPOCH = dt.date(2026, 1, 1)
 
 
 def _known_keys(where: str, body: Mapping[str, object], known: set[str]) -> None:
@@ -128,6 +131,12 @@ class ProjectProfile:
     columns: dict[tuple[str, str], ColumnOverride] = field(default_factory=dict)
     hooks: dict[str, str] = field(default_factory=dict)
     directory: str | None = None  # where the declaring file lives: hook modules are imported from there
+    epoch: dt.date = DEFAULT_EPOCH  # the end of the window generated dates and timestamps fall in
+
+    @property
+    def epoch_days(self) -> int:
+        """The epoch as days after DEFAULT_EPOCH (the generator's raw units count from there)."""
+        return (self.epoch - DEFAULT_EPOCH).days
 
     def counts(self, scale: int) -> dict[str, int | tuple[int, str]]:
         """Per-table counts at `scale` (N per parent stays N: the parent scales)."""
@@ -163,11 +172,24 @@ def parse_profiles(table: dict[str, object], origin: str, directory: str | None 
                 raise ValueError(f"{where}.tables.{t} = {count!r} must be a row count or \"N per PARENT_TABLE\"")
         columns = {**shared_columns, **_columns(body.get("columns"), where)}
         hooks = {**shared_hooks, **_hooks(body.get("hooks"), where)}
-        found[name] = ProjectProfile(rows, tables, columns, hooks, directory)
+        found[name] = ProjectProfile(rows, tables, columns, hooks, directory, _epoch(body.get("epoch"), where))
     if shared_columns or shared_hooks:
         for name in GENERIC_ROWS:
             found.setdefault(name, ProjectProfile(columns=shared_columns, hooks=shared_hooks, directory=directory))
     return found
+
+
+def _epoch(value: object, where: str) -> dt.date:
+    if value is None:
+        return DEFAULT_EPOCH
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"{where}.epoch = {value!r} must be a date (epoch = 2026-01-01)") from None
 
 
 def _columns(body: object, where: str) -> dict[tuple[str, str], ColumnOverride]:

@@ -24,6 +24,7 @@ NULL = "\\N"  # COPY text's NULL
 RAW_KINDS = {"key", "integer", "decimal", "date", "timestamp", "time", "interval", "boolean"}
 DERIVED_SPREAD = {"integer": 100, "decimal": 100, "date": 30, "timestamp": 30 * 86_400, "time": 3_600, "interval": 3_600}
 MAX_DRAW_SPAN = 1 << 31
+SKU_SPAN = 100_000  # five-digit SKU numbers
 EPOCH_DAY = np.datetime64("2026-01-01", "D")
 EPOCH_SECOND = np.datetime64("2026-01-01T00:00:00", "s")
 COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
@@ -264,13 +265,46 @@ def _looks_like(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str
     """Text shaped by what the column's name says it holds; unique ones carry the row number."""
     kind, column = rule.text_kind, rule.column
     numbers = rows.tolist()
-    first = _pick(words.FIRST_NAMES, seed, rows, table, column, "first")
-    last = _pick(words.LAST_NAMES, seed, rows, table, column, "last")
+    # An email or username of a row with a person name is made of that name's draws (the row's own name).
+    first_from, last_from = rule.name_from or (column, column)
+    first = _pick(words.FIRST_NAMES, seed, rows, table, first_from, "first")
+    last = _pick(words.LAST_NAMES, seed, rows, table, last_from, "last")
     suffix = [_base36(n) for n in numbers] if rule.unique else [""] * len(numbers)
     if kind == "email":
         domain = _pick(words.DOMAINS, seed, rows, table, column, "domain")
         tag = [str(n) for n in numbers]  # emails are unique in practice, so always numbered
         values = [f"{f.lower()}.{g.lower()}{t}@{dm}" for f, g, t, dm in zip(first, last, tag, domain)]
+    elif kind == "product_name":
+        adjective = _pick(words.PRODUCT_ADJECTIVES, seed, rows, table, column, "adjective")
+        material = _pick(words.PRODUCT_MATERIALS, seed, rows, table, column, "material")
+        noun = _pick(words.PRODUCT_NOUNS, seed, rows, table, column, "noun")
+        values = [f"{a} {m} {n}" + (f" {s}" if s else "") for a, m, n, s in zip(adjective, material, noun, suffix)]
+    elif kind == "company_name":
+        word = _pick(words.COMPANY_WORDS, seed, rows, table, column, "word")
+        trade = _pick(words.COMPANY_TRADES, seed, rows, table, column, "trade")
+        legal = _pick(words.COMPANY_SUFFIXES, seed, rows, table, column, "legal")
+        values = [f"{w} {t} {g}" + (f" {s}" if s else "") for w, t, g, s in zip(word, trade, legal, suffix)]
+    elif kind == "category_name":
+        qualifier = _pick(words.CATEGORY_QUALIFIERS, seed, rows, table, column, "qualifier")
+        category = _pick(words.CATEGORY_NAMES, seed, rows, table, column, "category")
+        plain = draws(seed, rows, table, column, "plain") % np.uint64(2) == 0
+        values = [(c if p else f"{q} {c}") + (f" {s}" if s else "") for q, c, p, s in zip(qualifier, category, plain.tolist(), suffix)]
+    elif kind == "title":
+        adjective = _pick(words.TITLE_ADJECTIVES, seed, rows, table, column, "adjective")
+        noun = _pick(words.TITLE_NOUNS, seed, rows, table, column, "noun")
+        values = [f"{a} {n}" + (f" {s}" if s else "") for a, n, s in zip(adjective, noun, suffix)]
+    elif kind == "description":
+        opener = _pick(words.DESCRIPTION_OPENERS, seed, rows, table, column, "opener")
+        detail = _pick(words.DESCRIPTION_DETAILS, seed, rows, table, column, "detail")
+        values = [f"{o}, {d}." + (f" {s}" if s else "") for o, d, s in zip(opener, detail, suffix)]
+    elif kind == "sku":
+        prefix = _pick(words.SKU_PREFIXES, seed, rows, table, column, "prefix")
+        if rule.unique:  # a bijection of the first 100,000 rows, then the row number itself (7 digits: no overlap)
+            number = permute(np.minimum(rows, SKU_SPAN - 1), SKU_SPAN, key32(table, column))
+            values = [f"{p}-{int(m):05d}" if n < SKU_SPAN else f"{p}-{n:07d}"
+                      for p, m, n in zip(prefix, np.asarray(number).tolist(), numbers)]
+        else:
+            values = [f"{p}-{int(b) % SKU_SPAN:05d}" for p, b in zip(prefix, draws(seed, rows, table, column).tolist())]
     elif kind == "first_name":
         values = [f + (f" {s}" if s else "") for f, s in zip(first, suffix)]
     elif kind == "last_name":
@@ -287,7 +321,9 @@ def _looks_like(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str
     elif kind == "city":
         values = [c + (f" {s}" if s else "") for c, s in zip(_pick(words.CITIES, seed, rows, table, column), suffix)]
     elif kind == "country":
-        values = [c + s for c, s in zip(_pick(words.COUNTRIES, seed, rows, table, column), suffix)]
+        listed = words.COUNTRIES if (rule.length is not None and rule.length <= 3) or "code" in column.lower() \
+            else words.COUNTRY_NAMES
+        values = [c + s for c, s in zip(_pick(listed, seed, rows, table, column), suffix)]
     elif kind == "street":
         bits = draws(seed, rows, table, column, "number")
         values = [f"{int(b) % 200 + 1} {s}" + (f" #{x}" if x else "")
@@ -296,11 +332,14 @@ def _looks_like(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str
         values = [f"{n:05d}" if rule.unique else f"{int(b) % 100000:05d}" for n, b in zip(numbers, draws(seed, rows, table, column).tolist())]
     elif kind == "currency":
         values = [c + s for c, s in zip(_pick(words.CURRENCIES, seed, rows, table, column), suffix)]
+    elif kind == "status":
+        values = [c + s for c, s in zip(_pick(words.STATUSES, seed, rows, table, column), suffix)]
     elif kind == "color":
         values = [c + s for c, s in zip(_pick(words.COLORS, seed, rows, table, column), suffix)]
     elif kind == "code":
-        values = [_base36(n).upper().rjust(4, "0") if rule.unique else _base36(int(b) % 1_679_616).upper().rjust(4, "0")
-                  for n, b in zip(numbers, draws(seed, rows, table, column).tolist())]
+        stem = [w.upper() for w in _pick(words.WORDS, seed, rows, table, column, "stem")]
+        values = [f"{w}{_base36(n).upper().rjust(3, '0')}" if rule.unique else f"{w}{int(b) % 100:02d}"
+                  for w, n, b in zip(stem, numbers, draws(seed, rows, table, column).tolist())]
     elif kind == "secret":
         bits = draws(seed, rows, table, column)
         values = [f"dev-only-{int(b):08x}{s}" for b, s in zip(bits.tolist(), suffix)]
