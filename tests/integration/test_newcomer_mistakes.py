@@ -168,7 +168,7 @@ def test_the_readme_lists_exactly_the_keys_a_settings_file_takes() -> None:
 
     from dbtool.settings_file import FILE_KEYS
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    readme = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "settings.md").read_text()
     known = readme.split("Known keys:", 1)[1].split(".", 1)[0]
     assert set(re.findall(r"`([a-z-]+)`", known)) == set(FILE_KEYS)
 

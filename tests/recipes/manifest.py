@@ -18,6 +18,9 @@ COMPOSE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
 CRONJOB = ROOT / "deploy" / "k8s" / "cronjob.yaml"
 WORKFLOW = ROOT / ".github" / "workflows" / "ci.yml"
+INDEXED_JOB = ROOT / "deploy" / "k8s" / "indexed-job.yaml"
+# The files the recipe tests run, which the docs include verbatim where they show them (tests/unit/test_docs.py).
+RECIPE_FILES = (COMPOSE, DOCKERFILE, CRONJOB, INDEXED_JOB, WORKFLOW)
 
 # Put into test URLs that have none. The test servers trust local connections, so it is never
 # checked, but it must never show up in anything dbtool prints.

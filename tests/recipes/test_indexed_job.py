@@ -14,9 +14,8 @@ import yaml
 
 from dbtool.config import ADVISORY_LOCK_KEY
 from dbtool.targets import parse_targets
-from tests.recipes.manifest import ROOT, dockerfile_entrypoint, dbtool_argv, json_lines, run
+from tests.recipes.manifest import INDEXED_JOB, dockerfile_entrypoint, dbtool_argv, json_lines, run
 
-INDEXED_JOB = ROOT / "deploy" / "k8s" / "indexed-job.yaml"
 TEST_PASSWORD = "Fleet-Recipe-S3cret"  # the test servers trust local connections: never checked, never to be shown
 DEPENDENT = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")
 

@@ -12,7 +12,7 @@ import numpy as np
 from dbtool.project import EXAMPLE_DIR
 from dbtool.seed.evaluate import hook_text
 
-DOCUMENTED_DEV_PASSWORD = "groom-dev-only"  # README, "Dev logins"
+DOCUMENTED_DEV_PASSWORD = "groom-dev-only"  # docs/explanation/seed-data.md, "Dev logins"
 DOCUMENTED_ITERATIONS = 10_000
 
 
