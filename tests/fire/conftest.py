@@ -1,4 +1,5 @@
-"""Fixtures of the fire suite: its size, seeded databases, and a private server that may be stopped."""
+"""Fixtures of the fire suite: its size and a private server that may be stopped (`seeded_url`, a database
+reset to the ci profile, is tests/conftest.py's clone of a template)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from typing import Any
 import pytest
 
 from tests.fire import figures
-from tests.fire.runs import reset_in_process
 from tests.fire.servers import PrivateServer
 from tests.fire.size import FireSize, fire_size
 
@@ -18,13 +18,6 @@ from tests.fire.size import FireSize, fire_size
 def size() -> FireSize:
     """How hard to push: DBTOOL_FIRE_SCALE=default or full (plus DBTOOL_FIRE_PROCESSES/ROUNDS/KILLS)."""
     return fire_size()
-
-
-@pytest.fixture
-def seeded_url(database_url: str) -> str:
-    """A database of its own, reset to the ci profile."""
-    reset_in_process(database_url, "--profile", "ci")
-    return database_url
 
 
 @pytest.fixture(scope="session")

@@ -75,8 +75,9 @@ def test_a_custom_lock_key_does_not_collide_with_the_default(database_url: str) 
         assert result.exit_code == 0, result.output
 
 
+@pytest.mark.seeded
+@pytest.mark.versions
 def test_status_reports_revision_counts_and_lock(database_url: str) -> None:
-    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
     with psycopg.connect(database_url, autocommit=True, application_name="holder-app") as holder:
         holder.execute("SELECT pg_advisory_lock(1196576591)")
         result = dbtool("status", "--database-url", database_url, "--json")
@@ -104,8 +105,8 @@ def test_migrate_to_a_revision_and_seed_refuses_until_at_head(database_url: str,
     assert conn.execute("SELECT count(*) FROM invoices").fetchone()[0] == 50
 
 
+@pytest.mark.seeded
 def test_migrate_down_to_base_and_back(database_url: str, conn: psycopg.Connection) -> None:
-    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
     down = dbtool("migrate", "--database-url", database_url, "--revision", "base")
     assert down.exit_code == 0, down.output
     assert conn.execute("SELECT to_regclass('clients')").fetchone()[0] is None
@@ -120,8 +121,8 @@ def test_unknown_revision_is_bad_input_and_touches_nothing(database_url: str, co
     assert conn.execute("SELECT count(*) FROM pg_class WHERE relnamespace = 'public'::regnamespace").fetchone()[0] == 0
 
 
+@pytest.mark.seeded
 def test_drop_removes_what_reset_created_but_keeps_dbtool_meta(database_url: str, conn: psycopg.Connection) -> None:
-    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
     result = dbtool("drop", "--database-url", database_url)
     assert result.exit_code == 0, result.output
     left = {r[0] for r in conn.execute("SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'")}
@@ -130,8 +131,8 @@ def test_drop_removes_what_reset_created_but_keeps_dbtool_meta(database_url: str
     assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
 
 
+@pytest.mark.seeded
 def test_verify_passes_after_reset_and_names_a_changed_table(database_url: str, conn: psycopg.Connection) -> None:
-    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
     assert dbtool("verify", "--database-url", database_url).exit_code == 0
     conn.execute("UPDATE pets SET name = 'Changed' WHERE id = (SELECT id FROM pets ORDER BY id LIMIT 1)")
     result = dbtool("verify", "--database-url", database_url, "--json")
@@ -225,6 +226,7 @@ def test_url_parameters_libpq_rejects_exit_2_before_connecting(query: str, param
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
+@pytest.mark.versions
 def test_a_cancelled_statement_exits_1_not_69(database_url: str, conn: psycopg.Connection) -> None:
     """statement_timeout cancels a statement: the server is there, the run failed (1), not unreachable (69)."""
     name = conn.info.dbname
@@ -235,8 +237,8 @@ def test_a_cancelled_statement_exits_1_not_69(database_url: str, conn: psycopg.C
 
 
 @pytest.mark.parametrize("command", [["drop"], ["migrate", "--revision", "base"]])
+@pytest.mark.seeded
 def test_verify_on_missing_tables_reports_them_missing(command: list[str], database_url: str) -> None:
-    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
     assert dbtool(*command, "--database-url", database_url).exit_code == 0
     result = dbtool("verify", "--database-url", database_url, "--json")
     assert result.exit_code == 1, result.output
@@ -298,6 +300,7 @@ def test_init_writes_settings_next_to_an_alembic_project(tmp_path) -> None:  # t
     assert empty.returncode == 2 and "no Alembic project here" in empty.stderr
 
 
+@pytest.mark.seeded
 def test_a_terminal_is_asked_to_confirm_even_for_a_unix_socket_url(database_url: str) -> None:
     """The prompt depends on the terminal, not on the URL's text (a host= socket URL skipped it)."""
     import os
@@ -306,7 +309,6 @@ def test_a_terminal_is_asked_to_confirm_even_for_a_unix_socket_url(database_url:
     import sys
 
     assert "host=" in database_url or "@" in database_url
-    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
     leader, follower = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "DBTOOL_YES")}
     process = subprocess.Popen([sys.executable, "-m", "dbtool", "drop", "--database-url", database_url],

@@ -16,6 +16,9 @@ from dbtool import swap
 from tests.alembic_projects import PROJECTS
 from tests.helpers import dbtool
 
+# What the catalog says of other schemas, inheritance and extensions: differs by major (pg_matrix).
+pytestmark = pytest.mark.versions
+
 CI = ("--profile", "ci", "--seed", "5")
 AUDIT = """
 CREATE SCHEMA audit;

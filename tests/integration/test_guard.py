@@ -15,6 +15,7 @@ def foreign(conn: psycopg.Connection) -> psycopg.Connection:
 
 
 @pytest.mark.parametrize("command", ["reset", "drop", "seed"])
+@pytest.mark.versions
 def test_a_database_dbtool_did_not_create_is_refused(command: str, database_url: str, foreign: psycopg.Connection) -> None:
     result = dbtool(command, "--database-url", database_url)
     assert result.exit_code == 3, result.output
@@ -29,8 +30,8 @@ def test_force_resets_a_foreign_database(database_url: str, foreign: psycopg.Con
 
 
 @pytest.mark.parametrize("command", ["reset", "drop", "seed"])
+@pytest.mark.seeded
 def test_a_protected_database_is_refused_even_with_force(command: str, database_url: str, conn: psycopg.Connection) -> None:
-    assert dbtool("reset", "--database-url", database_url, "--profile", "ci").exit_code == 0
     assert dbtool("protect", "--database-url", database_url).exit_code == 0
     result = dbtool(command, "--database-url", database_url, "--force", "--profile", "ci")
     assert result.exit_code == 3, result.output
@@ -46,6 +47,7 @@ def test_protecting_a_foreign_database_does_not_make_it_resettable(database_url:
     assert dbtool("reset", "--database-url", database_url).exit_code == 3
 
 
+@pytest.mark.versions
 def test_a_database_dbtool_only_migrated_is_not_dbtools_to_wipe(database_url: str, conn: psycopg.Connection) -> None:
     """migrate, then the app writes a real row: that row is the app's, and reset must refuse it."""
     assert dbtool("migrate", "--database-url", database_url).exit_code == 0
@@ -59,6 +61,7 @@ def test_a_database_dbtool_only_migrated_is_not_dbtools_to_wipe(database_url: st
     assert conn.execute("SELECT count(*) FROM services").fetchone()[0] == 1
 
 
+@pytest.mark.versions
 def test_unchanged_rows_left_by_dbtool_migrate_may_be_replaced(database_url: str, conn: psycopg.Connection) -> None:
     """Rows a migration inserts are dbtool's doing while nobody changed them."""
     assert dbtool("migrate", "--database-url", database_url).exit_code == 0

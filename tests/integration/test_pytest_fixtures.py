@@ -17,6 +17,9 @@ import pytest
 from dbtool.template import FILE_COPY_MIN_VERSION, file_system_type, pick_strategy
 from tests.integration.test_pytest_plugin import CI_CLIENTS, inner  # noqa: F401  (inner is a fixture)
 
+# Clone strategies and clone reuse (15+): differ by major (pg_matrix).
+pytestmark = pytest.mark.versions
+
 pytest_plugins = ["pytester"]
 
 HELPERS = f"""

@@ -26,6 +26,9 @@ import dbtool.migrate_dialect  # noqa: F401
 import dbtool.seed.load  # noqa: F401
 from tests.alembic_projects import PROJECTS
 
+# Templates and clones (STRATEGY 15+, FORCE drops, template locks): differ by major (pg_matrix).
+pytestmark = pytest.mark.versions
+
 pytest_plugins = ["pytester"]
 
 CI_CLIENTS = 10  # dbtool profiles: ci has 10 clients, dev 100

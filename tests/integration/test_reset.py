@@ -15,6 +15,9 @@ from dbtool.report import Reporter
 from dbtool.reset import reset_database
 from tests.helpers import advisory_locks, counts, dbtool, invariant_violations, last_digest
 
+# The end-to-end reset (extensions, NOTIFY after commit, rollback): on every major (pg_matrix).
+pytestmark = pytest.mark.versions
+
 DEV_COUNTS = {"staff": 4, "services": 10, "clients": 100, "pets": 176, "invoices": 1000, "grooming_visit_logs": 1000}
 
 

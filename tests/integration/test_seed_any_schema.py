@@ -70,6 +70,7 @@ def lines_naming(text: str, *names: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", SEEDABLE)
+@pytest.mark.versions
 def test_reset_fills_every_table_the_migrations_left_empty(name: str, new_database: Callable[[], str], tmp_path: Path) -> None:
     project = SEED_PROJECTS[name]
     expected = migration_rows(name, new_database)
@@ -112,6 +113,7 @@ def test_same_seed_same_rows_other_seed_other_rows(name: str, new_database: Call
 
 
 @pytest.mark.parametrize("name", SEEDABLE)
+@pytest.mark.versions
 def test_sequences_are_past_the_seeded_values(name: str, new_database: Callable[[], str], tmp_path: Path) -> None:
     project = SEED_PROJECTS[name]
     reference = new_database()
@@ -178,6 +180,7 @@ def add_probe_column_revision(project_dir: Path, head: str, tables: list[str]) -
     )
 
 
+@pytest.mark.versions
 def test_unsupported_check_leaves_its_table_and_dependents_empty(new_database: Callable[[], str], tmp_path: Path) -> None:
     project = SEED_PROJECTS["seed_unsupported"]
     url = new_database()
@@ -196,6 +199,7 @@ def test_unsupported_check_leaves_its_table_and_dependents_empty(new_database: C
     assert verify.returncode == 0, output(verify)
 
 
+@pytest.mark.versions
 def test_strict_refuses_an_unsupported_check_and_changes_nothing(new_database: Callable[[], str], tmp_path: Path) -> None:
     project = SEED_PROJECTS["seed_unsupported"]
     url = new_database()

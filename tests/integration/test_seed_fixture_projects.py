@@ -147,6 +147,7 @@ def test_seed_project_upgrades_downgrades_and_upgrades_to_the_same_schema(
     assert schema_dump(url) == head
 
 
+@pytest.mark.versions
 def test_seed_projects_together_cover_every_type_and_shape(new_database: Callable[[], str]) -> None:
     facts: dict[str, set[str]] = {}
     for name in sorted(SEED_PROJECTS):

@@ -24,6 +24,9 @@ from tests.alembic_projects import DBTOOL_TABLES, SEED_PROJECTS, assert_features
 from tests.helpers import dbtool
 from tests.schema_dump import schema_dump
 
+# Swap, clones and fleets against the one-transaction reset: on every major (pg_matrix).
+pytestmark = pytest.mark.versions
+
 pytest_plugins = ["pytester"]
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,6 +8,9 @@ import pytest
 
 from tests.helpers import dbtool, last_digest
 
+# Schema publications (15+), BEGIN ATOMIC (14+), what a schema carries over: differ by major (pg_matrix).
+pytestmark = pytest.mark.versions
+
 CI = ("--profile", "ci", "--seed", "5")
 SCHEMA_STATE = """
 SELECT n.nspowner::regrole::text, n.nspacl::text, obj_description(n.oid, 'pg_namespace'),

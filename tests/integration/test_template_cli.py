@@ -5,8 +5,13 @@ from __future__ import annotations
 import psycopg
 from typer.testing import CliRunner
 
+import pytest
+
 from dbtool.cli import app
 from tests.conftest import _with_database
+
+# Clones: CREATE DATABASE ... STRATEGY (15+) and file_copy_method (18): differ by major (pg_matrix).
+pytestmark = pytest.mark.versions
 
 runner = CliRunner()
 

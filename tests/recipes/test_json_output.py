@@ -24,10 +24,9 @@ def dbtool_json(args: list[str], url: str, cwd: Path) -> tuple[int, list[dict[st
 
 
 @pytest.fixture
-def seeded(database_url: str, tmp_path: Path) -> str:
-    """A password-bearing URL of a database reset to the ci profile."""
-    url, _ = with_password(database_url)
-    assert run(["reset", "--profile", "ci", "--database-url", url], {}, cwd=tmp_path).returncode == 0
+def seeded(seeded_url: str) -> str:
+    """A password-bearing URL of a database reset to the ci profile (tests/conftest.py's clone)."""
+    url, _ = with_password(seeded_url)
     return url
 
 
