@@ -2,7 +2,7 @@
 
 The baselines must load exactly the rows `dbtool reset` generates, so they ask dbtool's own engine:
 the project's profile file and hooks (`Settings.seed_profile`), the migrated catalog
-(`dbtool.catalog.read`), the plan (`dbtool.reset.plan_tables`) and the COPY text of any rows of a
+(`dbtool.db.catalog.read`), the plan (`dbtool.run.reset.plan_tables`) and the COPY text of any rows of a
 planned table (`dbtool.seed.evaluate.chunk_text`). The rows come as COPY text for the pre-generated
 files and as tuples (parsed from that text) for the naive INSERTs.
 
@@ -22,10 +22,12 @@ from typing import Any
 
 import psycopg
 
-from dbtool import catalog, meta, migrate
-from dbtool.config import Settings
-from dbtool.reset import plan_tables
-from dbtool.schema import BOOKKEEPING_TABLES
+from dbtool.db import catalog
+from dbtool.db import meta
+from dbtool.migrate import upgrade as migrate
+from dbtool.settings.config import Settings
+from dbtool.run.reset import plan_tables
+from dbtool.db.objects import BOOKKEEPING_TABLES
 from dbtool.seed.evaluate import chunk_text
 from dbtool.seed.plan import Plan, TablePlan
 

@@ -32,9 +32,9 @@ from pathlib import Path
 
 import psycopg
 
-from dbtool.config import Settings
-from dbtool.server_lookup import embedded_server
-from dbtool.template import (
+from dbtool.settings.config import Settings
+from dbtool.servers.lookup import embedded_server
+from dbtool.testdb.template import (
     STRATEGIES,
     admin_connection,
     describe_server,
@@ -53,9 +53,9 @@ from urllib.parse import parse_qs, urlsplit
 from pytest_postgresql import factories
 
 def load(host, port, user, dbname, password, **_):
-    from dbtool.config import Settings
+    from dbtool.settings.config import Settings
     from dbtool.report import Reporter
-    from dbtool.reset import reset_database
+    from dbtool.run.reset import reset_database
     url = f"postgresql://{user}@/{dbname}?host={host}&port={port}"
     reset_database(Settings.from_options(database_url=url, profile="ci"), Reporter("text", as_json=True))
 

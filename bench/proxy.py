@@ -192,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stats", help="append per-connection JSON lines here")
     args = parser.parse_args(argv)
     host, _, port = args.target.rpartition(":")
-    stream = open(args.stats, "a", encoding="utf-8") if args.stats else None  # noqa: SIM115 - lives as long as the process
+    stream = open(args.stats, "a", encoding="utf-8") if args.stats else None
     _precise_timers()
     # select() takes a microsecond timeout; epoll and poll round every wait up to a whole
     # millisecond, which would add up to ~1 ms to each 1 ms delay.

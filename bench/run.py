@@ -25,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -446,8 +446,8 @@ class Bench:
 
     def _deferrable(self, dbname: str, manifest: dict[str, Any]) -> tuple[list[str], list[str]]:
         """SQL to drop the loaded tables' keys, indexes and foreign keys, and to re-create them: the
-        statements dbtool's own seed runs around its COPY (dbtool.schema.deferred_constraints)."""
-        from dbtool.schema import deferred_constraints
+        statements dbtool's own seed runs around its COPY (dbtool.db.objects.deferred_constraints)."""
+        from dbtool.db.objects import deferred_constraints
 
         tables = [t["table"] for t in manifest["tables"]]
         with psycopg.connect(self.server.url(dbname), autocommit=True) as conn:
@@ -492,13 +492,13 @@ class Bench:
                     self.measurements.append(m)
                     logger.info("  %-13s %-10s %-8s %.2fs", m.variant, s.label, link, m.wall_s or 0)
                 if DBTOOL_WARM in s.variants:
-                    self._best_of(lambda: self.dbtool_reset(s, link, dbname, DBTOOL_WARM))
+                    self._best_of(lambda link=link, dbname=dbname: self.dbtool_reset(s, link, dbname, DBTOOL_WARM))
                 if NAIVE in s.variants:
-                    self._best_of(lambda: self.naive(s, link, dbname, manifest["rows"] if manifest else None))
+                    self._best_of(lambda link=link, dbname=dbname: self.naive(s, link, dbname, manifest["rows"] if manifest else None))
                 if COPY in s.variants and files is not None and manifest is not None:
-                    self._best_of(lambda: self.copy(s, link, dbname, files, manifest))
+                    self._best_of(lambda link=link, dbname=dbname: self.copy(s, link, dbname, files, manifest))
                 if COPY_DEFERRED in s.variants and files is not None and manifest is not None:
-                    self._best_of(lambda: self.copy(s, link, dbname, files, manifest, deferred=True))
+                    self._best_of(lambda link=link, dbname=dbname: self.copy(s, link, dbname, files, manifest, deferred=True))
             finally:
                 drop_database(self.server.url(), dbname)  # a x100 database is a few hundred MB
 
@@ -762,7 +762,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)
-    started_at = datetime.now(timezone.utc)
+    started_at = datetime.now(UTC)
     started = time.perf_counter()
     load_before = os.getloadavg()[0]
     if load_before > 0.5 * (os.cpu_count() or 1):

@@ -18,10 +18,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.fire import readers as reader_module  # noqa: E402
-from tests.fire.readers import Readers  # noqa: E402
-from tests.fire.runs import Run, run  # noqa: E402
-from tests.fire.test_swap import LIGHT_SQL  # noqa: E402
+from tests.fire import readers as reader_module
+from tests.fire.readers import Readers
+from tests.fire.runs import Run, run
+from tests.fire.test_swap import LIGHT_SQL
 
 READER_PAUSE = 0.010  # seconds between a reader's queries
 

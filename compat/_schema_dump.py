@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for tests.schema_dump
-from tests.schema_dump import libpq_url, schema_dump  # noqa: E402,F401  (re-exported to published.py)
+from tests.schema_dump import libpq_url, schema_dump  # noqa: F401  (re-exported to published.py)
 
 RUNNER = Path(__file__).with_name("_alembic_runner.py")
 UPGRADE_TIMEOUT = 900.0

@@ -35,7 +35,7 @@ import psycopg
 from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _schema_dump import (  # noqa: E402  (the sibling module is found through the line above)
+from _schema_dump import (
     RUNNER,
     last_error_line,
     libpq_url,
@@ -684,7 +684,7 @@ def render_table(results: list[Result]) -> str:
             seeded, f"{r.seconds:.0f}",
         ))
     widths = [max(len(str(row[i])) for row in (header, *rows)) for i in range(len(header))]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in (header, *rows)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in (header, *rows)]
     lines.insert(1, "  ".join("-" * width for width in widths))
     lines.append("(ok: passed; exit N* / differs*: failed, a known failure; FAIL: failed unexpectedly; error: the harness failed; ok!: a known "
                  "failure passed, update PROJECTS; -: not run)")

@@ -10,7 +10,7 @@ import re
 from urllib.parse import quote, unquote
 
 from dbtool.errors import ConfigError
-from dbtool.urls import conninfo, is_url, libpq_form, mask_secrets, mask_url, parse_target, url_parts
+from dbtool.settings.urls import conninfo, is_url, libpq_form, mask_secrets, mask_url, parse_target, url_parts
 
 URL_PATTERN = re.compile(r"postgres(?:ql)?(?:\+\w+)?://[^\s'\"]*")
 

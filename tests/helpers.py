@@ -99,8 +99,8 @@ def advisory_locks(conn: psycopg.Connection) -> int:  # type: ignore[type-arg]
 
 def example_rows(profile: str, table: str, scale: int = 1) -> int:
     """Rows the example app's profile file (migrations/dbtool.toml) asks for: `table` at `profile` x `scale`."""
-    from dbtool.config import Settings
-    from dbtool.project import Project
+    from dbtool.settings.config import Settings
+    from dbtool.settings.project import Project
 
     settings = Settings(profile=profile)
     settings.__dict__["project"] = Project()  # the built-in example, whatever the working directory holds

@@ -476,7 +476,7 @@ def insert_witnesses(conn: psycopg.Connection[Any], schema: Schema) -> None:
     for table in schema.tables:
         fk_values: dict[str, Any] = {}
         for fk in table.foreign_keys:
-            for col, parent_col in zip(fk.columns, fk.parent_columns):
+            for col, parent_col in zip(fk.columns, fk.parent_columns, strict=True):
                 fk_values[col] = None if fk.closes_cycle or fk.parent not in keys else keys[fk.parent][parent_col]
         names, values = [], []
         for c in table.columns:
@@ -493,4 +493,4 @@ def insert_witnesses(conn: psycopg.Connection[Any], schema: Schema) -> None:
         ) if names else sql.SQL("INSERT INTO {} DEFAULT VALUES RETURNING {}").format(sql.Identifier(table.name), returning)
         row = conn.execute(query).fetchone()
         assert row is not None
-        keys[table.name] = dict(zip(table.primary_key, row))
+        keys[table.name] = dict(zip(table.primary_key, row, strict=True))

@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -92,7 +92,7 @@ def _pg_dump_candidates() -> list[str]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def _binary_major(binary: str) -> int | None:
     try:
         out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=10, check=True).stdout
@@ -102,7 +102,7 @@ def _binary_major(binary: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pg_dump_for(server_major: int) -> str:
     candidates = _pg_dump_candidates()
     for binary in candidates:

@@ -23,7 +23,7 @@ from dbtool.cli import commands, embedded  # noqa: F401  (importing them registe
 from dbtool.cli.app import LogFormatFirst, Verbose, app, declared
 from dbtool.cli.run import _configure_logging, _load_settings_file
 from dbtool.errors import EXIT_USAGE, Terminated
-from dbtool.options import OPTIONS
+from dbtool.settings.options import OPTIONS
 
 __all__ = ["app", "main"]
 

@@ -1,4 +1,4 @@
-"""The typer apps and the options of the commands, built from the option table (dbtool/options.py)."""
+"""The typer apps and the options of the commands, built from the option table (dbtool/settings/options.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar, get_type_hints
 
 import typer
 
-from dbtool.options import OPTIONS
+from dbtool.settings.options import OPTIONS
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -30,7 +30,7 @@ app.add_typer(local_app, name="local")
 
 
 def option(name: str, variant: str | None = None, env: bool = True) -> Any:
-    """The typer option for table entry `name` (dbtool/options.py): flags, environment variable and help;
+    """The typer option for table entry `name` (dbtool/settings/options.py): flags, environment variable and help;
     `variant` picks another help text of the entry, `env=False` leaves its environment variable out."""
     entry = OPTIONS[name]
     return typer.Option(*entry.flags, envvar=entry.env if env else None, help=entry.help_for(variant))

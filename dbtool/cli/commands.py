@@ -52,9 +52,9 @@ from dbtool.cli.run import (
     _urls,
     _with_file,
 )
-from dbtool.config import Settings
+from dbtool.settings.config import Settings
 from dbtool.errors import ConfigError
-from dbtool.options import FILE_OPTIONS
+from dbtool.settings.options import FILE_OPTIONS
 
 
 def _destructive(command: str, action_word: str, pipeline: str) -> Callable[..., None]:
@@ -88,13 +88,13 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
             options = dict(pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key, profile=profile, seed=seed,
                            scale=scale, schema=schema, force=force, workers=workers, alembic_config=alembic_config,
                            strategy=strategy, strict=strict)
-            _fleet(reporter, command, _lazy("dbtool.reset", pipeline), options, urls, targets, shard, parallel,
+            _fleet(reporter, command, _lazy("dbtool.run.reset", pipeline), options, urls, targets, shard, parallel,
                    (action_word, yes))
             return
         database_url = urls[0] if urls else None
 
         def action() -> Any:
-            from dbtool import reset
+            from dbtool.run import reset
 
             settings = _settings(
                 reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
@@ -151,13 +151,13 @@ def migrate(
 
         options = dict(pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key, schema=schema, force=force,
                        alembic_config=alembic_config)
-        _fleet(reporter, "migrate", partial(_lazy("dbtool.reset", "migrate_database"), revision=revision), options,
+        _fleet(reporter, "migrate", partial(_lazy("dbtool.run.reset", "migrate_database"), revision=revision), options,
                urls, targets, shard, parallel)
         return
     database_url = urls[0] if urls else None
 
     def action() -> Any:
-        from dbtool import reset
+        from dbtool.run import reset
 
         settings = _settings(reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
                              lock_key=lock_key, schema=schema, force=force, alembic_config=alembic_config)
@@ -186,7 +186,7 @@ def _protection(protected: bool) -> Callable[..., None]:
         reporter = _reporter(log_format, as_json, verbose)
 
         def action() -> Any:
-            from dbtool import reset
+            from dbtool.run import reset
 
             settings = _settings(reporter, database_url=database_url, pool_max=pool_max,
                                  lock_timeout=lock_timeout, lock_key=lock_key, schema=schema, force=force)
@@ -227,12 +227,12 @@ def _read_only(name: str) -> Callable[..., None]:
         urls = _urls(database_url)
         if _is_fleet(urls, targets, shard):
             options = dict(schema=schema, lock_key=lock_key, alembic_config=alembic_config)
-            _fleet(reporter, name, _settings_only(_lazy("dbtool.status", name)), options, urls, targets, shard, parallel)
+            _fleet(reporter, name, _settings_only(_lazy("dbtool.run.status", name)), options, urls, targets, shard, parallel)
             return
         database_url = urls[0] if urls else None
 
         def action() -> Any:
-            from dbtool import status as status_module
+            from dbtool.run import status as status_module
 
             settings = _settings(reporter, start_local=False, database_url=database_url, schema=schema,
                                  lock_key=lock_key, alembic_config=alembic_config)
@@ -267,7 +267,7 @@ def plan_cmd(
     reporter = _reporter("text", as_json)
 
     def action() -> Any:
-        from dbtool.explain import explain
+        from dbtool.run.explain import explain
 
         settings = _settings(reporter, start_local=False, database_url=database_url, profile=profile, scale=scale,
                              schema=schema, alembic_config=alembic_config)
@@ -298,7 +298,7 @@ def clone(
     reporter = _reporter(log_format, as_json, verbose)
 
     def action() -> Any:
-        from dbtool import template
+        from dbtool.testdb import template
 
         settings = _settings(reporter, database_url=database_url, lock_timeout=lock_timeout, profile=profile,
                              seed=seed, scale=scale, schema=schema, alembic_config=alembic_config)
@@ -326,7 +326,7 @@ def templates(
     reporter = _reporter("text", as_json, verbose)
 
     def action() -> Any:
-        from dbtool import template
+        from dbtool.testdb import template
 
         settings = _settings(reporter, database_url=database_url, lock_timeout=lock_timeout, schema=schema,
                              alembic_config=alembic_config)
@@ -375,7 +375,7 @@ def repair(
     urls = _urls(database_url)
     options = dict(pool_max=pool_max, lock_timeout=lock_timeout, lock_key=lock_key, schema=schema, force=force,
                    alembic_config=alembic_config)
-    _fleet(reporter, "repair", _lazy("dbtool.repair", "repair_database"), options, urls, targets, shard, parallel,
+    _fleet(reporter, "repair", _lazy("dbtool.run.repair", "repair_database"), options, urls, targets, shard, parallel,
            ("Verify, and reset if drifted,", yes), single=not _is_fleet(urls, targets, shard))
 
 
@@ -385,7 +385,7 @@ def init(*, alembic_config: AlembicConfig) -> None:
     """Write dbtool's settings, with their defaults, next to an existing Alembic project."""
     from pathlib import Path
 
-    from dbtool.settings_file import init_settings
+    from dbtool.settings.file import init_settings
 
     reporter = _reporter("text")
 
@@ -455,8 +455,8 @@ def config_cmd(
     as_json: AsJson,
 ) -> None:
     """Print the effective settings and where each comes from (flag, env, file or default), password masked."""
-    from dbtool.config import mask_url
-    from dbtool.settings_file import ignored_note
+    from dbtool.settings.config import mask_url
+    from dbtool.settings.file import ignored_note
 
     reporter = _reporter(log_format, as_json, note_ignored=False)  # said below, in the output itself
 

@@ -16,7 +16,7 @@ from dbtool.errors import DbtoolError
 @declared
 def local_up(*, data_dir: DataDir, as_json: AsJson) -> None:
     """Start the embedded Postgres (reusing its data directory) and print its URL."""
-    from dbtool import local
+    from dbtool.servers import local
 
     reporter = _reporter("text", as_json)
     server = _run(reporter, lambda: local.up(data_dir))
@@ -26,7 +26,7 @@ def local_up(*, data_dir: DataDir, as_json: AsJson) -> None:
 
 def _running(reporter: Any, data_dir: str | None) -> Any:
     """The embedded server, started if needed (saying so on stderr: stdout is for the URL or the shell line)."""
-    from dbtool import local
+    from dbtool.servers import local
 
     server = _run(reporter, lambda: local.up(data_dir))
     if server.started:
@@ -47,7 +47,7 @@ def local_url(*, data_dir: DataDir) -> None:
 @declared
 def local_env(*, data_dir: DataDir) -> None:
     """Print a shell line putting the server's own psql/pg_dump first on PATH and setting DATABASE_URL: eval "$(dbtool local env)"."""
-    from dbtool import local
+    from dbtool.servers import local
 
     reporter = _reporter("text")
     server = _running(reporter, data_dir)
@@ -58,7 +58,7 @@ def local_env(*, data_dir: DataDir) -> None:
 @declared
 def local_status(*, data_dir: DataDir, as_json: AsJson) -> None:
     """Say whether the embedded Postgres is running (exit 1 when it is not)."""
-    from dbtool import local
+    from dbtool.servers import local
 
     reporter = _reporter("text", as_json)
     server = _run(reporter, lambda: local.running(data_dir) if local.available() else None)
@@ -75,7 +75,7 @@ def local_status(*, data_dir: DataDir, as_json: AsJson) -> None:
 @declared
 def local_down(*, data_dir: DataDir) -> None:
     """Stop the embedded Postgres (the data directory is kept)."""
-    from dbtool import local
+    from dbtool.servers import local
 
     reporter = _reporter("text")
     stopped = _run(reporter, lambda: local.down(data_dir))
@@ -86,7 +86,7 @@ def local_down(*, data_dir: DataDir) -> None:
 @declared
 def local_destroy(*, data_dir: DataDir, yes: Yes) -> None:
     """Stop the embedded Postgres and delete its data directory."""
-    from dbtool import local
+    from dbtool.servers import local
 
     reporter = _reporter("text")
     directory = local.data_dir(data_dir)

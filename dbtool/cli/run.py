@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from dbtool.config import (
+from dbtool.settings.config import (
     Settings,
 )
 from dbtool.errors import ConfigError, DbtoolError, Terminated
@@ -23,7 +23,7 @@ from dbtool.errors import ConfigError, DbtoolError, Terminated
 T = TypeVar("T")
 
 
-FILE_READ = "dbtool.settings_file"  # ctx.meta key: the FileSettings read, or the ConfigError reading raised
+FILE_READ = "dbtool.settings.file"  # ctx.meta key: the FileSettings read, or the ConfigError reading raised
 FIRST_LOG_FORMAT = "dbtool.log_format_first"  # ctx.meta key: --log-format was given before the command name
 NOT_READ_BY = ("init",)  # init writes the settings file; it never takes its values from one
 
@@ -34,7 +34,7 @@ def _load_settings_file(ctx: Any, log_format_first: str | None) -> None:
     before the command name counts as the command's own, over the file's."""
     from pathlib import Path
 
-    from dbtool.settings_file import FileSettings, read_settings_file
+    from dbtool.settings.file import FileSettings, read_settings_file
 
     try:
         file = read_settings_file(Path.cwd())
@@ -66,7 +66,7 @@ def _defaults(ctx: Any, group: Any, values: dict[str, Any]) -> dict[str, Any]:
 def _reporter(log_format: str, as_json: bool = False, verbose: bool = False, note_ignored: bool = True) -> Any:
     """The command's reporter; it first says, in one line, when a settings file is not read (`note_ignored`)."""
     from dbtool.report import Reporter
-    from dbtool.settings_file import ignored_note
+    from dbtool.settings.file import ignored_note
 
     if verbose:
         _configure_logging(True)
@@ -88,7 +88,7 @@ def _settings(reporter: Any, start_local: bool = True, **options: Any) -> Settin
     options, sources, _ = _with_file(options)
     settings = Settings.from_options(**options, sources=sources)
     if settings.database_url is None:
-        from dbtool import local
+        from dbtool.servers import local
 
         server = local.ensure() if start_local else local.require_running()
         reporter.note(f"Using embedded Postgres in {server.data_dir} (no DATABASE_URL given)", embedded=True)
@@ -99,7 +99,7 @@ def _settings(reporter: Any, start_local: bool = True, **options: Any) -> Settin
 
 def _note_fallback(reporter: Any, settings: Settings) -> None:
     """Say in one line when no project was found and the built-in example runs."""
-    from dbtool.project import fallback_note
+    from dbtool.settings.project import fallback_note
 
     note = fallback_note(settings.project)
     if note:
@@ -130,7 +130,7 @@ def _parameter_source(name: str) -> str | None:
 
 def _file_settings(strict: bool = True) -> Any:
     """The settings file read before the command (an unreadable one raises its ConfigError only when strict)."""
-    from dbtool.settings_file import FileSettings
+    from dbtool.settings.file import FileSettings
 
     ctx = _context()
     read = ctx.meta.get(FILE_READ) if ctx is not None else None
@@ -193,11 +193,11 @@ def _fleet(
     reporter: Any, command: str, pipeline: Callable[..., Any], options: dict[str, Any], urls: list[str],
     targets: str | None, shard: str | None, parallel: int, confirm: tuple[str, bool] | None = None, single: bool = False,
 ) -> None:
-    """Run `pipeline` on every target (see dbtool/fleet.py), print one line per target and a summary, exit by the rule."""
+    """Run `pipeline` on every target (see dbtool/run/fleet.py), print one line per target and a summary, exit by the rule."""
 
     def action() -> Any:
-        from dbtool import fleet
-        from dbtool import targets as targets_module
+        from dbtool.run import fleet
+        from dbtool.settings import targets as targets_module
 
         if single:  # repair with one URL or none: a fleet of one, the embedded server included
             settings = _settings(reporter, database_url=urls[0] if urls else None, **options)
@@ -241,7 +241,7 @@ def _confirm_fleet(members: list[Any], action: str, yes: bool) -> None:
 
 def _run(reporter: Any, action: Callable[[], T]) -> T:
     """Call `action`; map every failure to one line and its exit code."""
-    from dbtool import classify
+    from dbtool.db import classify
 
     try:
         return action()
@@ -290,10 +290,10 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _Stderr(logging.StreamHandler):
     """A handler that writes to sys.stderr as it is when a record comes (a test's CliRunner swaps it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -92,7 +92,7 @@ def load_hook(spec: str, directory: str | None, table: str) -> Hook:
     found = getattr(module, function, None)
     if not callable(found):
         raise ConfigError(f"hook {spec} for table {table}: {module_name} has no function {function}")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def hook_source(spec: str, directory: str | None) -> str:

@@ -113,7 +113,7 @@ def generated(plan: Plan, table: TablePlan, seed: int, ranges: list[tuple[int, i
 
 
 def copy_rows(
-    conn: psycopg.Connection,  # type: ignore[type-arg]
+    conn: psycopg.Connection,
     schema: str,
     seed: int,
     plan: Plan,
@@ -165,7 +165,7 @@ WHERE s.seqrelid = {sequence}::regclass
 
 
 def move_sequences(
-    conn: psycopg.Connection,  # type: ignore[type-arg]
+    conn: psycopg.Connection,
     schema: str,
     sequences: dict[str, list[tuple[str, str]]],
     loaded: set[str] | dict[str, int],
@@ -194,7 +194,7 @@ def move_sequences(
 
 
 def load_plan(
-    conn: psycopg.Connection,  # type: ignore[type-arg]
+    conn: psycopg.Connection,
     schema: str,
     seed: int,
     plan: Plan,

@@ -1,5 +1,5 @@
 """The seed core's data model: a schema's tables, columns, keys, foreign keys and CHECKs, as plain
-dataclasses. Pure: dbtool.catalog builds them from the server's catalog; the planner reads them."""
+dataclasses. Pure: dbtool.db.catalog builds them from the server's catalog; the planner reads them."""
 
 from __future__ import annotations
 

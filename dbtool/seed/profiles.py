@@ -70,7 +70,7 @@ def _override(where: str, body: object) -> ColumnOverride:
     fraction = body.get("null_fraction", 0.0)
     if not isinstance(fraction, (int, float)) or not 0 <= fraction <= 1:
         raise ValueError(f"{where}.null_fraction must be between 0 and 1")
-    return ColumnOverride(values, weights, tuple(span) if span else None, form, float(fraction))  # type: ignore[arg-type]
+    return ColumnOverride(values, weights, tuple(span) if span else None, form, float(fraction))
 
 
 PROFILE_KEYS = {"rows", "tables", "columns", "hooks", "epoch"}

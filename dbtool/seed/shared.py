@@ -71,7 +71,7 @@ class SharedChunks:
             self._bytes -= len(dropped[0])
 
 
-# The cache of the run this thread works for: set by `Run.bound` (dbtool/runctx.py), the one place that
+# The cache of the run this thread works for: set by `Run.bound` (dbtool/run/context.py), the one place that
 # says what a run shares and how it stops; the seed's loader reads it, so it needs no Run of its own.
 _current: ContextVar[SharedChunks | None] = ContextVar("dbtool_shared_chunks", default=None)
 

@@ -2,9 +2,9 @@
 
 A page asks for a table with a marker line, `<!-- reference: NAME -->`; NAMES says which exist. The
 tables come from what the code declares: the typer app (dbtool.cli.app, read as its click tree), the
-option table (dbtool/options.py), the exit codes (dbtool/errors.py), the JSON events (dbtool/report.py,
-dbtool/fleet.py) and the step names the code reports, the profile keys (dbtool/seed/profiles.py),
-dbtool_meta's columns (dbtool/meta.py) and the Postgres majors the matrix runs (scripts/pg_matrix.py).
+option table (dbtool/settings/options.py), the exit codes (dbtool/errors.py), the JSON events (dbtool/report.py,
+dbtool/run/fleet.py) and the step names the code reports, the profile keys (dbtool/seed/profiles.py),
+dbtool_meta's columns (dbtool/db/meta.py) and the Postgres majors the matrix runs (scripts/pg_matrix.py).
 
 Links to source files are written `[text](src:PATH)` or `[text](src:PATH::test_name)`: the build fails
 when the file (or the test in it) does not exist, and they point at `repo_url` when mkdocs.yml sets
@@ -78,7 +78,7 @@ def json_events() -> frozenset[str]:
     for _, tree in _sources():
         for node in ast.walk(tree):
             if isinstance(node, ast.Dict):
-                for key, value in zip(node.keys, node.values):
+                for key, value in zip(node.keys, node.values, strict=True):
                     if isinstance(key, ast.Constant) and key.value == "event" and isinstance(value, ast.Constant):
                         found.add(value.value)
     return frozenset(found)
@@ -101,7 +101,7 @@ def step_names() -> frozenset[str]:
                 functions.append(function)
     for function in functions:
         params = [a.arg for a in function.args.args]
-        defaults = dict(zip(params[len(params) - len(function.args.defaults):], function.args.defaults))
+        defaults = dict(zip(params[len(params) - len(function.args.defaults):], function.args.defaults, strict=True))
         for call in ast.walk(function):
             if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Attribute) and call.func.attr == "step"
                     and call.args):
@@ -125,8 +125,8 @@ def step_names() -> frozenset[str]:
 
 
 def meta_columns() -> list[tuple[str, str]]:
-    """dbtool_meta's columns and SQL types, in the order dbtool/meta.py creates them."""
-    from dbtool.meta import CREATE_SQL
+    """dbtool_meta's columns and SQL types, in the order dbtool/db/meta.py creates them."""
+    from dbtool.db.meta import CREATE_SQL
 
     create = CREATE_SQL.split("(", 1)[1].split("\n);", 1)[0]
     columns = [(m[1], m[2].strip()) for m in re.finditer(r"^\s+([a-z_]+) ([a-z ]+?)(?: NOT NULL| GENERATED| CHECK|,|$)",
@@ -137,7 +137,7 @@ def meta_columns() -> list[tuple[str, str]]:
 
 def meta_events() -> list[str]:
     """The values dbtool_meta.event may take."""
-    from dbtool.meta import CREATE_SQL
+    from dbtool.db.meta import CREATE_SQL
 
     return re.findall(r"'([a-z]+)'", CREATE_SQL.split("event IN (", 1)[1].split(")", 1)[0])
 
@@ -159,13 +159,13 @@ def postgres_majors() -> list[int]:
     tree = ast.parse((ROOT / "scripts" / "pg_matrix.py").read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "MAJORS" for t in node.targets):
-            return list(eval(compile(ast.Expression(node.value), "MAJORS", "eval"), {"range": range}))  # noqa: S307
+            return list(eval(compile(ast.Expression(node.value), "MAJORS", "eval"), {"range": range}))
     raise LookupError("scripts/pg_matrix.py has no MAJORS")
 
 
 def plugin_fixtures() -> list[tuple[str, str, str]]:
     """The pytest plugin's fixtures: (name, scope, first line of the docstring), in the module's order."""
-    from dbtool import pytest_plugin
+    from dbtool.testdb import plugin as pytest_plugin
 
     found = []
     for node in ast.parse(Path(pytest_plugin.__file__).read_text(encoding="utf-8")).body:
@@ -181,7 +181,7 @@ def plugin_fixtures() -> list[tuple[str, str, str]]:
 
 def plugin_options() -> tuple[list[tuple[tuple[str, ...], dict[str, Any]]], list[tuple[str, str]], list[str]]:
     """What the plugin registers: command-line options, ini values and marker lines (by calling its hooks)."""
-    from dbtool import pytest_plugin
+    from dbtool.testdb import plugin as pytest_plugin
 
     options: list[tuple[tuple[str, ...], dict[str, Any]]] = []
     inis: list[tuple[str, str]] = []
@@ -219,7 +219,7 @@ def _code(value: object) -> str:
 
 
 def _option_entry(param: Any) -> Any:
-    from dbtool.options import OPTIONS
+    from dbtool.settings.options import OPTIONS
 
     entry = OPTIONS.get(param.name)
     return entry if entry is not None and set(entry.flags) == set(param.opts) else None
@@ -264,8 +264,8 @@ def render_commands() -> str:
 
 def render_settings_keys() -> str:
     """The settings file's keys: one row per option the file takes."""
-    from dbtool.options import FILE_OPTIONS
-    from dbtool.settings_file import SEED_DATA_KEYS
+    from dbtool.settings.options import FILE_OPTIONS
+    from dbtool.settings.file import SEED_DATA_KEYS
 
     rows = ["| key | flag | environment | type | default | choices | written by `dbtool init` |",
             "| --- | --- | --- | --- | --- | --- | --- |"]
@@ -328,7 +328,7 @@ def render_steps() -> str:
 
 
 def render_meta() -> str:
-    from dbtool.meta import MetaRecord
+    from dbtool.db.meta import MetaRecord
 
     comments = field_comments(MetaRecord)
     rows = ["| column | type | the code says |", "| --- | --- | --- |"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbtool.server_lookup import POSTGRES_IMAGE_VARIABLE, container_server
+from dbtool.servers.lookup import POSTGRES_IMAGE_VARIABLE, container_server
 from tests.containers.conftest import docker, new_name
 from tests.helpers import dbtool_process
 from tests.recipes.manifest import COMPOSE, CRONJOB, ROOT, dockerfile_entrypoint, json_lines, load

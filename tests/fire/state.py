@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from dbtool.config import ADVISORY_LOCK_KEY
+from dbtool.settings.config import ADVISORY_LOCK_KEY
 from tests.fire.runs import wait_until
 from tests.helpers import EXAMPLE_TABLES as TABLES
 

@@ -10,7 +10,7 @@ from contextlib import ExitStack
 import psycopg
 import pytest
 
-from dbtool.config import ADVISORY_LOCK_KEY
+from dbtool.settings.config import ADVISORY_LOCK_KEY
 from tests.fire import figures
 from tests.fire.runs import Run, end_processes, run
 from tests.fire.servers import PrivateServer

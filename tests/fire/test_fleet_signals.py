@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbtool.config import ADVISORY_LOCK_KEY
+from dbtool.settings.config import ADVISORY_LOCK_KEY
 from tests.fire.runs import Run, reset_in_process, wait_until
 from tests.fire.state import LOCK_FREE_BOUND, SIGNAL_EXIT_BOUND, advisory_lock_holders, fingerprint
 

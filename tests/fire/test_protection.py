@@ -70,7 +70,7 @@ def test_a_protected_database_is_never_dropped(seeded_url: str) -> None:
     # migrate to head on a database already at head changes nothing and may run (or reject an option it
     # does not have, exit 2); everything else must be refused by the guard.
     _refused(outcomes, {"migrate": (0, 2)})
-    for name, outcome in outcomes.items():
+    for outcome in outcomes.values():
         if outcome.code == 3:
             assert "protected" in outcome.stderr and "--force does not override" in outcome.stderr, outcome.stderr
     after = fingerprint(seeded_url)

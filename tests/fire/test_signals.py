@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import psycopg
 import pytest
 
-from dbtool.config import ADVISORY_LOCK_KEY
+from dbtool.settings.config import ADVISORY_LOCK_KEY
 from tests.fire import figures
 from tests.fire.runs import Run, end_processes
 from tests.fire.size import fire_size

@@ -4,15 +4,14 @@ keys, a swap that lost its lock, inherited tables, and another project's databas
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 
-from dbtool import migrate as migrate_module
-from dbtool import swap
+from dbtool.migrate import upgrade as migrate_module
+from dbtool.run import swap
 from tests.alembic_projects import PROJECTS
 from tests.helpers import dbtool
 

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from dbtool import schema
+from dbtool.db import objects as schema
 from tests.alembic_projects import DBTOOL_TABLES, FAST_TABLESPACE, LOAD_SHAPE_PROJECTS, FixtureProject, assert_features
 from tests.integration.test_projects import run_dbtool
 from tests.schema_dump import plain_alembic_upgrade, schema_dump

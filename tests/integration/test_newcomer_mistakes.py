@@ -152,7 +152,7 @@ def test_a_migration_calling_sys_exit_is_a_migration_failure(
 # 5. strict and strategy: the file, `dbtool config` and the README agree
 
 def test_strict_is_accepted_in_the_file_and_config_shows_every_file_key(project: Path) -> None:
-    from dbtool.settings_file import FILE_KEYS
+    from dbtool.settings.file import FILE_KEYS
 
     (project / "dbtool.toml").write_text('strict = true\nstrategy = "swap"\n')
     done = _run(project, "config", "--json")
@@ -166,7 +166,7 @@ def test_strict_is_accepted_in_the_file_and_config_shows_every_file_key(project:
 def test_the_readme_lists_exactly_the_keys_a_settings_file_takes() -> None:
     import re
 
-    from dbtool.settings_file import FILE_KEYS
+    from dbtool.settings.file import FILE_KEYS
 
     readme = (Path(__file__).resolve().parents[2] / "docs" / "reference" / "settings.md").read_text()
     known = readme.split("Known keys:", 1)[1].split(".", 1)[0]

@@ -387,7 +387,7 @@ def test_the_catalog_lists_unique_indexes_by_name_whatever_order_they_were_made_
     # Which column of two overlapping unique indexes is made unique follows the order the catalog lists
     # them in; pg_index's own order changes when the load re-creates indexes, so verify planned otherwise
     # than the reset (langflow's sso_user_profile). Made in reverse name order here.
-    from dbtool import catalog
+    from dbtool.db import catalog
 
     url = new_database()
     with psycopg.connect(url, autocommit=True) as conn:

@@ -14,7 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbtool.template import FILE_COPY_MIN_VERSION, file_system_type, pick_strategy
+from dbtool.testdb.template import FILE_COPY_MIN_VERSION, file_system_type, pick_strategy
 from tests.integration.test_pytest_plugin import CI_CLIENTS, inner  # noqa: F401  (inner is a fixture)
 
 # Clone strategies and clone reuse (15+): differ by major (pg_matrix).
@@ -259,7 +259,7 @@ def test_the_session_says_where_the_server_runs_and_which_strategy_it_chose(inne
 def test_the_embedded_test_server_runs_in_ram_when_the_machine_has_it(server_url: str) -> None:
     import psycopg
 
-    from dbtool.template import describe_server
+    from dbtool.testdb.template import describe_server
 
     if os.environ.get("DBTOOL_TEST_DATABASE_URL") or not Path("/dev/shm").is_dir():
         pytest.skip("not the embedded server, or no /dev/shm here")

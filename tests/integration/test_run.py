@@ -5,13 +5,13 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from dbtool import status
-from dbtool.config import Settings
+from dbtool.run import status
+from dbtool.settings.config import Settings
 from dbtool.errors import VerifyMismatchError
 from dbtool.report import Reporter
-from dbtool.repair import repair_database
-from dbtool.reset import reset_database
-from dbtool.runctx import Run, Stop
+from dbtool.run.repair import repair_database
+from dbtool.run.reset import reset_database
+from dbtool.run.context import Run, Stop
 from dbtool.seed import shared
 
 

@@ -10,10 +10,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbtool import catalog, digest, schema
-from dbtool.config import Settings
-from dbtool.reset import plan_tables
-from dbtool.schema import BOOKKEEPING_TABLES
+from dbtool.db import catalog
+from dbtool.db import digest
+from dbtool.db import objects as schema
+from dbtool.settings.config import Settings
+from dbtool.run.reset import plan_tables
+from dbtool.db.objects import BOOKKEEPING_TABLES
 from dbtool.seed import load
 from dbtool.seed.profiles import GENERIC_ROWS
 from tests.helpers import EXAMPLE_TABLES as TABLES

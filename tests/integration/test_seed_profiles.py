@@ -113,7 +113,7 @@ def test_the_example_schema_run_as_a_team_project_is_filled_completely(database_
                                                                        conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
     """The example's migrations, copied so dbtool does not know them: every table is generated,
     including invoices' CHECK total_cents = subtotal_cents + tip_cents."""
-    from dbtool.project import EXAMPLE_DIR
+    from dbtool.settings.project import EXAMPLE_DIR
 
     shutil.copytree(EXAMPLE_DIR, tmp_path / "migrations")
     (tmp_path / "alembic.ini").write_text("[alembic]\nscript_location = %(here)s/migrations\n")

@@ -111,7 +111,7 @@ def test_a_profile_epoch_moves_the_window(new_database: Callable[[], str], tmp_p
     assert done.returncode == 0, done.stdout + done.stderr
     latest = scalar(url, "SELECT max(greatest(created_at, updated_at, deleted_at)) FROM customers")
     earliest = scalar(url, "SELECT min(created_at) FROM customers")
-    epoch = dt.datetime(2024, 6, 30, tzinfo=dt.timezone.utc)
+    epoch = dt.datetime(2024, 6, 30, tzinfo=dt.UTC)
     assert latest <= epoch and earliest >= epoch - dt.timedelta(days=731), (earliest, latest)  # type: ignore[operator]
 
 

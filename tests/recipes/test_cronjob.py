@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from dbtool.config import ADVISORY_LOCK_KEY
+from dbtool.settings.config import ADVISORY_LOCK_KEY
 from tests.helpers import counts
 from tests.recipes.manifest import CRONJOB, dbtool_argv, dockerfile_entrypoint, json_lines, load, run, with_password
 

@@ -12,8 +12,8 @@ import psycopg
 import pytest
 import yaml
 
-from dbtool.config import ADVISORY_LOCK_KEY
-from dbtool.targets import parse_targets
+from dbtool.settings.config import ADVISORY_LOCK_KEY
+from dbtool.settings.targets import parse_targets
 from tests.recipes.manifest import INDEXED_JOB, dockerfile_entrypoint, dbtool_argv, json_lines, run
 
 TEST_PASSWORD = "Fleet-Recipe-S3cret"  # the test servers trust local connections: never checked, never to be shown

@@ -9,7 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 
-from dbtool.config import ADVISORY_LOCK_KEY
+from dbtool.settings.config import ADVISORY_LOCK_KEY
 from tests.recipes.manifest import json_lines, run, with_password
 
 HEAD = "0002_invoices_and_visits"

@@ -13,7 +13,7 @@ import psutil
 import psycopg
 import pytest
 
-from dbtool import local
+from dbtool.servers import local
 from tests.recipes.manifest import json_lines, run
 
 NO_ENV: dict[str, str] = {}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from dbtool.config import ADVISORY_LOCK_KEY, Settings, mask_url, parse_target
+from dbtool.settings.config import ADVISORY_LOCK_KEY, Settings, mask_url, parse_target
 from dbtool.errors import ConfigError
 
 URL = "postgresql://app:s3cret@db.example:6543/uat"

@@ -10,7 +10,7 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from dbtool import redact
-from dbtool.config import Settings, mask_url, parse_target
+from dbtool.settings.config import Settings, mask_url, parse_target
 from dbtool.errors import ConfigError
 
 SECRET = "Mask-S3cret"
@@ -88,7 +88,7 @@ def test_the_log_filter_masks_key_value_passwords_and_urls_with_reserved_charact
 def test_no_container_packages_is_said_plainly(monkeypatch: pytest.MonkeyPatch) -> None:
     from contextlib import ExitStack
 
-    from dbtool.server_lookup import NoServer, container_server
+    from dbtool.servers.lookup import NoServer, container_server
 
     monkeypatch.setitem(sys.modules, "docker", None)  # import docker -> ImportError, as when it is not installed
     with ExitStack() as stack, pytest.raises(NoServer) as caught:
@@ -98,7 +98,7 @@ def test_no_container_packages_is_said_plainly(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_a_targets_file_takes_key_value_strings_bare_or_named() -> None:
-    from dbtool.targets import parse_targets
+    from dbtool.settings.targets import parse_targets
 
     text = f"host=db1 dbname=app user=u password={SECRET}\nsecond = host=db2 dbname=app password=${{PW}}\n"
     entries = parse_targets(text, "f", {"PW": SECRET})

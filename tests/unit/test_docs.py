@@ -24,9 +24,9 @@ import pytest
 import yaml
 
 from dbtool.errors import ConfigError
-from dbtool.options import FILE_OPTIONS, OPTIONS
+from dbtool.settings.options import FILE_OPTIONS, OPTIONS
 from dbtool.seed.profiles import OVERRIDE_KEYS, PROFILE_KEYS
-from dbtool.settings_file import FILE_KEYS, SEED_DATA_KEYS, parse_settings
+from dbtool.settings.file import SEED_DATA_KEYS, parse_settings
 from tests.recipes.manifest import RECIPE_FILES
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ def _mkdocs_config() -> dict[str, Any]:
         pass
 
     Loader.add_multi_constructor("tag:yaml.org,2002:python/name:", lambda loader, suffix, node: suffix)
-    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)  # noqa: S506 - SafeLoader + one tag
+    return yaml.load((ROOT / "mkdocs.yml").read_text(encoding="utf-8"), Loader=Loader)
 
 
 PAGES = {path.relative_to(DOCS).as_posix(): path.read_text(encoding="utf-8") for path in sorted(DOCS.rglob("*.md"))}
@@ -90,7 +90,7 @@ def test_the_reference_pages_ask_for_every_generated_table() -> None:
 
 
 def test_every_source_link_names_a_file_and_test_that_exist() -> None:
-    for name, text in PAGES.items():
+    for text in PAGES.values():
         reference.source_links(text, "https://example.invalid/dbtool")  # raises LookupError naming the link
 
 
@@ -256,7 +256,7 @@ def test_the_hook_reference_explains_everything_rows_offers() -> None:
 
 
 def test_the_targets_file_example_parses() -> None:
-    from dbtool.targets import parse_targets
+    from dbtool.settings.targets import parse_targets
 
     block = next(body for _, body in FENCE.findall(PAGES["how-to/fleets.md"]) if "# fleet.txt" in body)
     entries = parse_targets(block, "fleet.txt", {"TENANTS_PASSWORD": "x"})
@@ -316,7 +316,7 @@ def test_every_dbtool_meta_column_is_documented() -> None:
     columns = [c for c, _ in reference.meta_columns()]
     assert columns[:3] == ["id", "event", "dbtool_version"] and "project" in columns
     rendered, written = RENDERED["reference/dbtool-meta.md"], PAGES["reference/dbtool-meta.md"]
-    from dbtool.meta import MetaRecord
+    from dbtool.db.meta import MetaRecord
 
     commented = reference.field_comments(MetaRecord)
     for column in columns:

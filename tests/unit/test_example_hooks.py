@@ -9,7 +9,7 @@ import importlib.util
 
 import numpy as np
 
-from dbtool.project import EXAMPLE_DIR
+from dbtool.settings.project import EXAMPLE_DIR
 from dbtool.seed.evaluate import hook_text
 
 DOCUMENTED_DEV_PASSWORD = "groom-dev-only"  # docs/explanation/seed-data.md, "Dev logins"

@@ -45,7 +45,7 @@ def test_emails_are_made_from_the_rows_own_name() -> None:
     rows = np.arange(50, dtype=np.int64)
     name = Rule("full_name", "text", "", Domain(), text_kind="name")
     email = Rule("email", "text", "", Domain(), text_kind="email", name_from=("full_name", "full_name"))
-    for n, e in zip(column_text("clients", name, 7, rows), column_text("clients", email, 7, rows)):
+    for n, e in zip(column_text("clients", name, 7, rows), column_text("clients", email, 7, rows), strict=True):
         first, last = n.split(" ")
         assert e.startswith(f"{first.lower()}.{last.lower()}") and n.split(" ")[0] in words.FIRST_NAMES
 

@@ -39,7 +39,7 @@ def test_dbtool_has_no_import_circle() -> None:
 @pytest.mark.parametrize("module", PURE_SEED)
 def test_the_seed_core_imports_neither_psycopg_nor_the_catalog(module: str) -> None:
     probe = (f"import sys, dbtool.seed.{module}; "
-             "print(sorted(m for m in ('psycopg', 'dbtool.catalog', 'dbtool.config', 'sqlalchemy') if m in sys.modules))")
+             "print(sorted(m for m in ('psycopg', 'dbtool.db.catalog', 'dbtool.settings.config', 'sqlalchemy') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, cwd=ROOT)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"

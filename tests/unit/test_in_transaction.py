@@ -1,10 +1,10 @@
-"""What a migration's SQL becomes inside dbtool's one transaction (dbtool.in_transaction), no database."""
+"""What a migration's SQL becomes inside dbtool's one transaction (dbtool.migrate.in_transaction), no database."""
 
 from __future__ import annotations
 
 import pytest
 
-from dbtool.in_transaction import TransactionControl, adapt, statements
+from dbtool.migrate.in_transaction import TransactionControl, adapt, statements
 
 
 @pytest.mark.parametrize("text", [

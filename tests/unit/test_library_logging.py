@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 import pytest
 
-from dbtool import migrate
-from dbtool.config import Settings
-from dbtool.pool import open_pool
-from dbtool.project import Project
+from dbtool.migrate import upgrade as migrate
+from dbtool.settings.config import Settings
+from dbtool.db.pool import open_pool
+from dbtool.settings.project import Project
 from dbtool.report import Reporter
 
 GENERIC = Path(__file__).resolve().parents[1] / "projects" / "generic"

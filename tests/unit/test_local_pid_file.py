@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dbtool.local import parse_pid_file
+from dbtool.servers.local import parse_pid_file
 
 READY = "4242\n/data/pgdata\n1700000000\n5432\n/data/pgdata\n\n  2224762        59\nready   \n"
 

@@ -1,4 +1,4 @@
-"""The option table (dbtool/options.py) is the one declaration: every command's options come from it, each entry
+"""The option table (dbtool/settings/options.py) is the one declaration: every command's options come from it, each entry
 is reachable as the flag, environment variable and settings-file key it declares, and the settings reference lists its file keys."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 from dbtool.cli import app
-from dbtool.options import FILE_OPTIONS, OPTIONS
-from dbtool.settings_file import CHOICES, FILE_KEYS, INIT_DEFAULTS, parse_settings
+from dbtool.settings.options import FILE_OPTIONS, OPTIONS
+from dbtool.settings.file import CHOICES, FILE_KEYS, INIT_DEFAULTS, parse_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "tests" / "projects" / "pyproject" / "alembic.ini"
@@ -55,7 +55,7 @@ def test_every_option_of_every_command_comes_from_the_table() -> None:
     for path, command in _commands():
         for param in _options(command):
             entry = OPTIONS.get(param.name)
-            assert entry is not None, f"{' '.join(path)} {param.opts}: not in dbtool/options.py"
+            assert entry is not None, f"{' '.join(path)} {param.opts}: not in dbtool/settings/options.py"
             used.add(entry.name)
             assert set(param.opts) | set(param.secondary_opts) == set(entry.flags), (path, param.name)
             before_command = path == () and param.name == "log_format"  # no environment variable there

@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from dbtool import migrate
-from dbtool.config import Settings
+from dbtool.migrate import upgrade as migrate
+from dbtool.settings.config import Settings
 from dbtool.errors import Terminated
-from dbtool.pool import CONNECTION_OBSERVER
+from dbtool.db.pool import CONNECTION_OBSERVER
 from dbtool.report import Reporter, TargetReporter
-from dbtool.repair import RepairResult
-from dbtool.runctx import Run, Stop
+from dbtool.run.repair import RepairResult
+from dbtool.run.context import Run, Stop
 from dbtool.seed import shared
-from dbtool.status import StatusResult, VerifyResult
-from dbtool.steps import RunResult
+from dbtool.run.status import StatusResult, VerifyResult
+from dbtool.run.steps import RunResult
 
 DBTOOL = Path(__file__).resolve().parents[2] / "dbtool"
 
@@ -77,7 +77,7 @@ def test_results_describe_themselves() -> None:
 
 
 def _imports(module: str) -> set[str]:
-    tree = ast.parse((DBTOOL / f"{module}.py").read_text())
+    tree = ast.parse((DBTOOL / "run" / f"{module}.py").read_text())
     found: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom) and node.module:
@@ -91,9 +91,9 @@ def _imports(module: str) -> set[str]:
 @pytest.mark.parametrize(("module", "below"), [
     ("swap", {"reset", "fleet", "repair"}),
     ("steps", {"reset", "swap", "fleet", "repair", "status"}),
-    ("runctx", {"reset", "swap", "steps", "fleet", "repair", "status"}),
+    ("context", {"reset", "swap", "steps", "fleet", "repair", "status"}),
 ])
 def test_the_steps_sit_below_the_strategies(module: str, below: set[str]) -> None:
     """reset composes swap and steps; swap composes steps; steps use the Run: no module imports one above it."""
-    wrong = {f"dbtool.{up}" for up in below} & _imports(module)
-    assert not wrong, f"dbtool/{module}.py imports {sorted(wrong)}"
+    wrong = {f"dbtool.run.{up}" for up in below} & _imports(module)
+    assert not wrong, f"dbtool/run/{module}.py imports {sorted(wrong)}"

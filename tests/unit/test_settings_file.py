@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from dbtool.errors import ConfigError
-from dbtool.settings_file import FILE_KEYS, parse_settings, read_settings_file, settings_table
+from dbtool.settings.file import FILE_KEYS, parse_settings, read_settings_file, settings_table
 
 
 def test_keys_are_spelled_like_flags_and_map_to_options() -> None:

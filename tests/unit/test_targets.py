@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dbtool.errors import ConfigError
-from dbtool.fleet import fleet_exit_code
-from dbtool.targets import parse_shard, parse_targets, shard
+from dbtool.run.fleet import fleet_exit_code
+from dbtool.settings.targets import parse_shard, parse_targets, shard
 
 
 def test_names_bare_urls_comments_and_variables() -> None:

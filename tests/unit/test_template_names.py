@@ -1,10 +1,10 @@
-"""The pure half of dbtool/template.py: keys, names, orphan and staleness rules, URLs."""
+"""The pure half of dbtool/testdb/template.py: keys, names, orphan and staleness rules, URLs."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
-from dbtool.template import (
+from dbtool.testdb.template import (
     CloneName,
     State,
     is_orphan,

@@ -1,11 +1,11 @@
-"""dbtool/urls.py: every accepted spelling of a database URL, read by libpq's own parser; no database."""
+"""dbtool/settings/urls.py: every accepted spelling of a database URL, read by libpq's own parser; no database."""
 
 from __future__ import annotations
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from dbtool import urls
+from dbtool.settings import urls
 from dbtool.errors import ConfigError
 
 ACCEPTED = {  # input -> how it is shown (never with the password)

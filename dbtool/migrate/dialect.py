@@ -4,10 +4,10 @@ dbtool runs a project's unmodified env.py inside the reset transaction. It point
 `sqlalchemy.url` at `postgresql+dbtool://`, so whatever engine env.py builds from it (sync, or async
 through `async_engine_from_config`) hands out dbtool's own psycopg connection. Commit, rollback and
 close belong to dbtool and are no-ops here. An AUTOCOMMIT request (Alembic's autocommit_block) keeps
-the transaction: the block's statements run inside it, adapted by dbtool.in_transaction like every
+the transaction: the block's statements run inside it, adapted by dbtool.migrate.in_transaction like every
 statement SQLAlchemy sends. Before each statement the client's own transaction status (free) must
 still say "in transaction": nothing runs after the transaction ended.
-Only dbtool.migrate imports this module (it imports SQLAlchemy).
+Only dbtool.migrate.upgrade imports this module (it imports SQLAlchemy).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import psycopg
 from psycopg import pq
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg, PGDialectAsync_psycopg, PsycopgAdaptDBAPI
 
-from dbtool.in_transaction import adapt
+from dbtool.migrate.in_transaction import adapt
 
 
 class TransactionEnded(Exception):

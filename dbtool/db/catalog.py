@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from dbtool import digest
+from dbtool.db import digest
 from dbtool.seed.model import Column, Constraint, Table, UniqueIndex
 
 if TYPE_CHECKING:

@@ -15,10 +15,10 @@ from psycopg import errors as pg_errors
 from psycopg import pq
 from psycopg_pool import ConnectionPool
 
-from dbtool.config import Settings
+from dbtool.settings.config import Settings
 from dbtool.errors import CommitOutcomeUnknown, LockBusyError, LockLostError
-from dbtool.lock import Holder, advisory_lock, held_by
-from dbtool.pool import open_pool
+from dbtool.db.lock import Holder, advisory_lock, held_by
+from dbtool.db.pool import open_pool
 from dbtool.report import Reporter
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ ORDER BY 1
 class Session:
     """A work connection, and the backend that holds the advisory lock while it works."""
 
-    conn: psycopg.Connection  # type: ignore[type-arg]
+    conn: psycopg.Connection
     lock_pid: int
     lock_key: int
     pool: ConnectionPool | None = None  # the run's pool: the swap strategy loads on its other connections
@@ -78,7 +78,7 @@ def locked_session(settings: Settings, reporter: Reporter, command: str) -> Iter
         yield Session(stack.enter_context(pool.connection()), lock_conn.info.backend_pid, settings.lock_key, pool)
 
 
-def check_lock(conn: psycopg.Connection, session: Session,  # type: ignore[type-arg]
+def check_lock(conn: psycopg.Connection, session: Session,
                outcome: str = "before commit, so this run was no longer serialized; rolled back, database unchanged") -> None:
     """Raise LockLostError unless the session's lock backend still holds the advisory lock: if it ended
     (an idle_session_timeout, a proxy, a network cut), another run may be working too."""
@@ -90,13 +90,13 @@ def check_lock(conn: psycopg.Connection, session: Session,  # type: ignore[type-
         )
 
 
-def blockers(conn: psycopg.Connection, schema: str, since: datetime | None = None) -> list[str]:  # type: ignore[type-arg]
+def blockers(conn: psycopg.Connection, schema: str, since: datetime | None = None) -> list[str]:
     """Sessions holding locks on relations in `schema` (in a transaction open at `since`), described for a human."""
     rows = conn.execute(BLOCKERS_SQL, {"schema": schema, "since": since}).fetchall()
     return [f"pid {pid} ({app or 'no application_name'}, {state}, {age}s in transaction)" for pid, app, state, age in rows]
 
 
-def _close_if_busy(conn: psycopg.Connection) -> None:  # type: ignore[type-arg]
+def _close_if_busy(conn: psycopg.Connection) -> None:
     # A signal that lands while a COPY is being ended (psycopg cancels a running query on an interrupt,
     # but not a COPY it was finishing) leaves the session mid-statement: no ROLLBACK can be sent on it.
     # Closing it makes the server roll the transaction back at once and free its locks.
@@ -109,7 +109,7 @@ def transaction(
     session: Session,
     settings: Settings,
     reporter: Reporter,
-    work: Callable[[psycopg.Connection], T],  # type: ignore[type-arg]
+    work: Callable[[psycopg.Connection], T],
 ) -> T:
     """Run `work` in one transaction with a short lock_timeout; when a lock is busy, roll back, wait for
     the transactions that held it to end, and retry until --lock-timeout, then give up naming them.

@@ -9,13 +9,18 @@ from typing import Any
 
 import psycopg
 
-from dbtool import digest, meta, migrate, schema, steps, swap
-from dbtool.config import Settings
+from dbtool.db import digest
+from dbtool.db import meta
+from dbtool.migrate import upgrade as migrate
+from dbtool.db import objects as schema
+from dbtool.run import steps
+from dbtool.run import swap
+from dbtool.settings.config import Settings
 from dbtool.errors import ConfigError, NotAtHeadError, RefusedError
 from dbtool.report import Reporter
-from dbtool.runctx import Run
-from dbtool.session import locked_session, transaction
-from dbtool.steps import (  # noqa: F401 - the names importers of reset.py use
+from dbtool.run.context import Run
+from dbtool.run.session import locked_session, transaction
+from dbtool.run.steps import (  # noqa: F401 - the names importers of reset.py use
     NOTIFY_CHANNEL,
     RunResult,
     describe_plan_seed,

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from dbtool.options import PLUGIN_OPTIONS  # the option table: plain data
+from dbtool.settings.options import PLUGIN_OPTIONS  # the option table: plain data
 
 # Nothing else of dbtool (psycopg, alembic, numpy) is imported here: a session that never asks for
 # dbtool_db must not pay for it. The fixtures import what they need.
@@ -37,9 +37,9 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
     from sqlalchemy.orm import Session
 
-    from dbtool.config import Settings
-    from dbtool.savepoints import TransactionalSession
-    from dbtool.template import DatabaseMark, Template
+    from dbtool.settings.config import Settings
+    from dbtool.testdb.savepoints import TransactionalSession
+    from dbtool.testdb.template import DatabaseMark, Template
 
 MARKER = "dbtool"
 MARKER_KEYS = ("profile", "seed", "scale")
@@ -74,7 +74,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def session_options(config: pytest.Config) -> dict[str, Any]:
     """Settings options for the session: command line > ini > settings file in the rootdir."""
-    from dbtool.settings_file import read_settings_file
+    from dbtool.settings.file import read_settings_file
 
     root = config.rootpath
     options: dict[str, Any] = dict(read_settings_file(root).values)
@@ -95,7 +95,7 @@ def session_options(config: pytest.Config) -> dict[str, Any]:
 
 
 def clone_strategy(config: pytest.Config) -> str:
-    """How clones are copied (see dbtool.template.clone_statement)."""
+    """How clones are copied (see dbtool.testdb.template.clone_statement)."""
     return str(config.getoption("dbtool_clone_strategy") or config.getini("dbtool_clone_strategy") or "auto")
 
 
@@ -120,7 +120,7 @@ class Clones:
     A clone handed back provably untouched (nobody connected to it) is handed out again instead."""
 
     def __init__(self, server_url: str, warm: int, strategy: str = "auto", log: Log | None = None) -> None:
-        from dbtool import template
+        from dbtool.testdb import template
 
         self._template = template
         self.server_url = server_url
@@ -247,9 +247,9 @@ class Databases:
 
     def __init__(self, server_url: str, options: dict[str, Any], warm: int, root: Path, strategy: str = "auto",
                  log: Log | None = None) -> None:
-        from dbtool.config import Settings
-        from dbtool.project import find_project
-        from dbtool.template import describe_server, drop_orphan_clones
+        from dbtool.settings.config import Settings
+        from dbtool.settings.project import find_project
+        from dbtool.testdb.template import describe_server, drop_orphan_clones
 
         self.server_url = server_url
         self.options = options
@@ -271,7 +271,7 @@ class Databases:
 
     def template(self, overrides: dict[str, Any]) -> Template:
         """The template for this state, found or built once per session."""
-        from dbtool.template import ensure_template
+        from dbtool.testdb.template import ensure_template
 
         key = tuple(sorted(overrides.items()))
         if key not in self.templates:
@@ -280,9 +280,9 @@ class Databases:
 
     def shared_database(self, overrides: dict[str, Any]) -> SharedDatabase:
         """The session's shared database of this state, opened on first use or after a test spoiled it."""
-        from dbtool.pool import application_name
-        from dbtool.savepoints import TransactionalSession
-        from dbtool.template import mark_database, with_database
+        from dbtool.db.pool import application_name
+        from dbtool.testdb.savepoints import TransactionalSession
+        from dbtool.testdb.template import mark_database, with_database
 
         key = tuple(sorted(overrides.items()))
         shared = self.shared.get(key)
@@ -303,7 +303,7 @@ class Databases:
 
     def end_test(self, shared: SharedDatabase) -> None:
         """Roll back the test's transaction; give the database up unless it is proven unchanged."""
-        from dbtool.template import is_untouched
+        from dbtool.testdb.template import is_untouched
 
         intact = shared.session.end()
         # Another session on it (the test's own connection, even closed by now) might have committed.
@@ -316,7 +316,7 @@ class Databases:
 
     def close(self) -> None:
         """Drop every clone this session made or made ahead, and what killed sessions left meanwhile."""
-        from dbtool.template import drop_orphan_clones
+        from dbtool.testdb.template import drop_orphan_clones
 
         try:
             for shared in self.shared.values():
@@ -355,7 +355,7 @@ def _log(config: pytest.Config) -> Log:
 @pytest.fixture(scope="session")
 def dbtool_server_url(request: pytest.FixtureRequest) -> Iterator[str]:
     """URL of the maintenance database on the server the session's databases are made on."""
-    from dbtool.server_lookup import NoServer, find_server
+    from dbtool.servers.lookup import NoServer, find_server
 
     run = os.environ.get("PYTEST_XDIST_TESTRUNUID")
     # xdist workers of one run share one embedded server (and so one template build); a relative
@@ -398,7 +398,7 @@ def _template(request: pytest.FixtureRequest, databases: Databases) -> Template:
 def dbtool_db(request: pytest.FixtureRequest, dbtool_databases: Databases) -> Iterator[str]:
     """URL of a fresh database of this test's own, holding the seeded state; dropped when the test ends
     (or handed to the next test when it is proven that nobody connected to it)."""
-    from dbtool.template import with_database
+    from dbtool.testdb.template import with_database
 
     template = _template(request, dbtool_databases)
     clones = dbtool_databases.clones

@@ -1,8 +1,8 @@
 """Every option dbtool takes, declared once: flag, environment variable, settings-file key, type,
 default, choices and help.
 
-The CLI (dbtool/cli/app.py), the settings file (dbtool/settings_file.py: its keys, their types and
-choices, what `dbtool init` writes), `dbtool config`, the Settings defaults (dbtool/config.py) and the
+The CLI (dbtool/cli/app.py), the settings file (dbtool/settings/file.py: its keys, their types and
+choices, what `dbtool init` writes), `dbtool config`, the Settings defaults (dbtool/settings/config.py) and the
 pytest plugin's options all read this table; tests/unit/test_options.py checks that they do and that
 the settings reference (docs/reference/settings.md) lists the same file keys. Imports neither typer nor psycopg.
 """
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ADVISORY_LOCK_KEY = 0x47524F4F  # 1196576591, the key the original scripts used
-STRATEGIES = ("auto", "transaction", "swap")  # how a reset replaces the schema (see dbtool/swap.py)
+STRATEGIES = ("auto", "transaction", "swap")  # how a reset replaces the schema (see dbtool/run/swap.py)
 LOG_FORMATS = ("text", "json")
-CLONE_STRATEGIES = ("wal_log", "file_copy")  # how `dbtool clone` copies a template (see dbtool/template.py)
+CLONE_STRATEGIES = ("wal_log", "file_copy")  # how `dbtool clone` copies a template (see dbtool/testdb/template.py)
 DATABASE_URL_VARIABLE = "DATABASE_URL"
 
 
@@ -91,7 +91,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
     Option("as_json", ("--json",), bool, False, "Print one JSON document."),
     Option("verbose", ("--verbose", "-v"), bool, False, "Debug logs on stderr (also before the command)."),
     Option("version", ("--version",), bool, False, "Show the version."),
-    # Fleets: several targets in one command (see dbtool/fleet.py).
+    # Fleets: several targets in one command (see dbtool/run/fleet.py).
     Option("targets", ("--targets",), str, None,
            "File listing the targets, one 'name = URL' or URL per line; ${VAR} is taken from the environment.",
            env="DBTOOL_TARGETS"),
@@ -112,7 +112,7 @@ OPTIONS: dict[str, Option] = {o.name: o for o in (
 )}
 
 FILE_OPTIONS: tuple[Option, ...] = tuple(o for o in OPTIONS.values() if o.file_key)
-# What the pytest plugin takes as --dbtool-<file key> and as the ini value dbtool_<name> (see dbtool/pytest_plugin.py).
+# What the pytest plugin takes as --dbtool-<file key> and as the ini value dbtool_<name> (see dbtool/testdb/plugin.py).
 PLUGIN_OPTIONS: tuple[Option, ...] = tuple(o for o in OPTIONS.values() if o.plugin)
 
 

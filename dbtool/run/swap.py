@@ -20,13 +20,17 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from dbtool import digest, meta, migrate, schema, steps
-from dbtool.config import Settings
+from dbtool.db import digest
+from dbtool.db import meta
+from dbtool.migrate import upgrade as migrate
+from dbtool.db import objects as schema
+from dbtool.run import steps
+from dbtool.settings.config import Settings
 from dbtool.errors import ConfigError, MigrationError, RefusedError
-from dbtool.lock import held_by
-from dbtool.runctx import Run
-from dbtool.session import Session, check_lock, transaction
-from dbtool.steps import RunResult
+from dbtool.db.lock import held_by
+from dbtool.run.context import Run
+from dbtool.run.session import Session, check_lock, transaction
+from dbtool.run.steps import RunResult
 
 logger = logging.getLogger(__name__)
 

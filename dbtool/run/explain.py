@@ -21,14 +21,15 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from dbtool import catalog, migrate
-from dbtool.config import Settings
+from dbtool.db import catalog
+from dbtool.migrate import upgrade as migrate
+from dbtool.settings.config import Settings
 from dbtool.errors import DbtoolError
-from dbtool.pool import application_name, open_pool
-from dbtool.schema import BOOKKEEPING_TABLES
+from dbtool.db.pool import application_name, open_pool
+from dbtool.db.objects import BOOKKEEPING_TABLES
 from dbtool.seed import plan
 from dbtool.seed.evaluate import rows_made
-from dbtool.steps import plan_tables
+from dbtool.run.steps import plan_tables
 
 logger = logging.getLogger(__name__)
 

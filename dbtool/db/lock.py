@@ -66,12 +66,12 @@ class Holder:
         )
 
 
-def held_by(conn: psycopg.Connection, pid: int, key: int) -> bool:  # type: ignore[type-arg]
+def held_by(conn: psycopg.Connection, pid: int, key: int) -> bool:
     """True when backend `pid` holds advisory lock `key` in this database right now."""
     return bool(conn.execute(HELD_BY_SQL, {"pid": pid, "key": key}).fetchone()[0])  # type: ignore[index]
 
 
-def lock_holders(conn: psycopg.Connection, key: int) -> list[Holder]:  # type: ignore[type-arg]
+def lock_holders(conn: psycopg.Connection, key: int) -> list[Holder]:
     """Sessions other than ours that hold advisory lock `key` in this database."""
     with conn.cursor(row_factory=class_row(Holder)) as cur:
         return cur.execute(HOLDERS_SQL, {"key": key}).fetchall()
@@ -83,7 +83,7 @@ def advisory_lock(
     key: int,
     timeout: float,
     on_wait: Callable[[list[Holder], float], None] = lambda holders, waited: None,
-) -> Iterator[psycopg.Connection]:  # type: ignore[type-arg]
+) -> Iterator[psycopg.Connection]:
     """Hold pg_advisory_lock(key) on a reserved pooled connection; wait at most `timeout` seconds."""
     conn = pool.getconn()
     acquired = False
@@ -107,7 +107,7 @@ def advisory_lock(
 
 
 def _acquire(
-    conn: psycopg.Connection,  # type: ignore[type-arg]
+    conn: psycopg.Connection,
     key: int,
     timeout: float,
     on_wait: Callable[[list[Holder], float], None],
@@ -132,7 +132,7 @@ def _acquire(
         time.sleep(min(POLL_INTERVAL, max(0.0, timeout - waited)))
 
 
-def _unlock(conn: psycopg.Connection, key: int) -> None:  # type: ignore[type-arg]
+def _unlock(conn: psycopg.Connection, key: int) -> None:
     # Cleanup never hides the original error: if unlocking fails, closing the session frees the lock.
     if conn.closed or conn.broken:
         return  # the session is gone, and the lock went with it

@@ -24,7 +24,7 @@ from contextlib import ExitStack, suppress
 
 import psycopg
 
-from dbtool.urls import mask_url
+from dbtool.settings.urls import mask_url
 
 POSTGRES_IMAGE = "postgres:16-alpine"  # testcontainers' image unless DBTOOL_TEST_POSTGRES_IMAGE names another
 POSTGRES_IMAGE_VARIABLE = "DBTOOL_TEST_POSTGRES_IMAGE"  # e.g. dbtool-local/postgres:15 where no registry answers

@@ -10,13 +10,15 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbtool import digest, meta, migrate
-from dbtool.config import Settings
+from dbtool.db import digest
+from dbtool.db import meta
+from dbtool.migrate import upgrade as migrate
+from dbtool.settings.config import Settings
 from dbtool.errors import DbtoolError, MigrationError, UnreachableError, VerifyMismatchError
-from dbtool.lock import lock_holders
-from dbtool.pool import open_pool
+from dbtool.db.lock import lock_holders
+from dbtool.db.pool import open_pool
 from dbtool.seed.profiles import GENERATOR_VERSION
-from dbtool.steps import plan_tables
+from dbtool.run.steps import plan_tables
 
 
 class Document(dict[str, Any]):
@@ -63,7 +65,7 @@ def status(settings: Settings) -> StatusResult:
         raise
 
 
-def _status(conn: psycopg.Connection, settings: Settings) -> StatusResult:  # type: ignore[type-arg]
+def _status(conn: psycopg.Connection, settings: Settings) -> StatusResult:
     history = meta.read_history(conn, settings.schema)
     version_table = history.version_table if history else None
     current = migrate.current_heads(conn, version_table or migrate.version_table_name(settings.schema))
@@ -117,9 +119,9 @@ def _installed(filename: str) -> bool:
     return any(Path(filename).resolve().is_relative_to(root) for root in roots) or filename.startswith("<")
 
 
-def _leftovers(conn: psycopg.Connection, schema: str) -> list[str]:  # type: ignore[type-arg]
+def _leftovers(conn: psycopg.Connection, schema: str) -> list[str]:
     """Schemas a killed swap reset left (a half-built shadow, a replaced schema); the next reset removes them."""
-    from dbtool.swap import leftovers
+    from dbtool.run.swap import leftovers
 
     return leftovers(conn, schema)
 
@@ -205,7 +207,7 @@ def check(settings: Settings) -> Verdict:
 
 
 def expected_digests(
-    conn: psycopg.Connection, settings: Settings, record: dict[str, Any], made: list[digest.Table],  # type: ignore[type-arg]
+    conn: psycopg.Connection, settings: Settings, record: dict[str, Any], made: list[digest.Table],
     history: meta.Inspection,
 ) -> dict[str, dict[str, object]]:
     """Digests of exactly what the record's (seed, profile, scale) generates into the tables `made`:
@@ -213,8 +215,8 @@ def expected_digests(
     server query as the live tables. Call inside a transaction."""
     from dataclasses import replace
 
-    from dbtool import catalog
-    from dbtool.schema import BOOKKEEPING_TABLES
+    from dbtool.db import catalog
+    from dbtool.db.objects import BOOKKEEPING_TABLES
     from dbtool.seed import load
 
     names = {t.name for t in made}

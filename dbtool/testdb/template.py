@@ -30,10 +30,10 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 
 import dbtool
-from dbtool import urls
-from dbtool.config import Settings
+from dbtool.settings import urls
+from dbtool.settings.config import Settings
 from dbtool.errors import ConfigError, LockBusyError
-from dbtool.lock import lock_holders
+from dbtool.db.lock import lock_holders
 from dbtool.report import Reporter
 
 logger = logging.getLogger(__name__)
@@ -211,7 +211,7 @@ def check_database_name(name: str) -> None:
 def project_files(settings: Settings) -> dict[str, bytes]:
     """Every file that defines the project's migrations: the script location and version locations
     (recursively, env.py included) and the config file(s), named relative to the script location."""
-    from dbtool.migrate import script_directory
+    from dbtool.migrate.upgrade import script_directory
 
     project = settings.project
     script = script_directory(project)
@@ -394,7 +394,7 @@ def ensure_template(
 
 
 def _build(conn: psycopg.Connection[Any], settings: Settings, state: State, reporter: Reporter) -> None:
-    from dbtool.reset import reset_database
+    from dbtool.run.reset import reset_database
 
     scratch, name = build_name(state.key), template_name(state.key)
     logger.info("building template %s", name)
@@ -581,7 +581,7 @@ def _prune_locked(conn: psycopg.Connection[Any], current: State, project: str, u
 
 def admin_connection(url: str, command: str) -> psycopg.Connection[Any]:
     """An autocommit connection to the maintenance database at `url`."""
-    from dbtool.pool import application_name
+    from dbtool.db.pool import application_name
 
     return psycopg.connect(url, autocommit=True, application_name=application_name(command), connect_timeout=10)
 

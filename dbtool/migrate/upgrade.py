@@ -6,7 +6,7 @@ Connection"), so an env.py written either way migrates on dbtool's connection. `
 that it does: an env.py that builds its engine from elsewhere is refused before it migrates.
 
 The transaction stays dbtool's while the project's code runs: statements that would end it are made
-harmless (dbtool.in_transaction), a COMMIT sent past SQLAlchemy is refused by the server (the commit
+harmless (dbtool.migrate.in_transaction), a COMMIT sent past SQLAlchemy is refused by the server (the commit
 guard) and the client's transaction status is checked before every statement and after every step.
 """
 
@@ -31,10 +31,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbtool.commit_guard import Guard, refused_commit
+from dbtool.migrate.commit_guard import Guard, refused_commit
 from dbtool.errors import ConfigError, MigrationError, TransactionEndedError
-from dbtool.project import EXAMPLE_DIR, Project
-from dbtool.schema import VERSION_TABLE, table_of, version_table_name  # noqa: F401 - callers use migrate.X
+from dbtool.settings.project import EXAMPLE_DIR, Project
+from dbtool.db.objects import VERSION_TABLE, table_of, version_table_name  # noqa: F401 - callers use migrate.X
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ def preload() -> None:
     import alembic.script  # noqa: F401
     import sqlalchemy  # noqa: F401
 
-    import dbtool.migrate_dialect  # noqa: F401
+    import dbtool.migrate.dialect  # noqa: F401
 
 
 @contextmanager
@@ -308,7 +308,7 @@ def driver_binds_on_client(url: str | None) -> bool:
 
 def _project_url(config: Any) -> str | None:
     try:
-        return config.get_main_option("sqlalchemy.url")  # type: ignore[no-any-return]
+        return config.get_main_option("sqlalchemy.url")
     except Exception:  # an interpolation error in the ini: its URL is not ours to judge
         return None
 
@@ -325,10 +325,10 @@ def migrate(
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.pool import NullPool
 
-    from dbtool.in_transaction import TransactionControl
-    from dbtool.migrate_dialect import SHARED, Lending, TransactionEnded, driver_connection
+    from dbtool.migrate.in_transaction import TransactionControl
+    from dbtool.migrate.dialect import SHARED, Lending, TransactionEnded, driver_connection
 
-    registry.register("postgresql.dbtool", "dbtool.migrate_dialect", "SharedConnectionDialect")
+    registry.register("postgresql.dbtool", "dbtool.migrate.dialect", "SharedConnectionDialect")
     target = resolve_revision(project, revision)
     seen: dict[str, Any] = {}
 

@@ -8,10 +8,10 @@ from functools import cached_property
 from pathlib import Path
 
 from dbtool.errors import ConfigError
-from dbtool.options import ADVISORY_LOCK_KEY, STRATEGIES, default
-from dbtool.project import Project, find_project
+from dbtool.settings.options import ADVISORY_LOCK_KEY, STRATEGIES, default
+from dbtool.settings.project import Project, find_project
 from dbtool.seed.profiles import GENERIC_ROWS, MAX_SCALE, ProjectProfile
-from dbtool.urls import (  # noqa: F401  (re-exported: the URL helpers lived here before dbtool/urls.py)
+from dbtool.settings.urls import (  # noqa: F401  (re-exported: the URL helpers lived here before dbtool/settings/urls.py)
     URL_PARAMETER_CHOICES,
     URL_PARAMETER_CHOICES_ANY_CASE,
     URL_SCHEMES,
@@ -95,7 +95,7 @@ class Settings:
     def seed_profiles(self) -> dict[str, ProjectProfile]:
         """The profiles this run may use: those the project ships beside its migrations (dbtool.toml
         there), replaced name by name by those of the settings file."""
-        from dbtool.settings_file import DBTOOL_TOML, read_profile_file
+        from dbtool.settings.file import DBTOOL_TOML, read_profile_file
 
         location = self.project.script_location()
         shipped = location / DBTOOL_TOML if location else None

@@ -17,9 +17,9 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from dbtool import redact
-from dbtool.config import Settings, mask_url
-from dbtool.urls import mask_secrets
-from dbtool.urls import password as url_password
+from dbtool.settings.config import Settings, mask_url
+from dbtool.settings.urls import mask_secrets
+from dbtool.settings.urls import password as url_password
 from dbtool.errors import ConfigError, DbtoolError, UnreachableError
 
 logger = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
     failures: list[psycopg.Error] = []
     observer = CONNECTION_OBSERVER.get()  # read here: the pool connects in its own threads
 
-    class _RecordingConnection(psycopg.Connection):  # type: ignore[type-arg]
+    class _RecordingConnection(psycopg.Connection):
         # The pool retries failed connects quietly; remember why so the CLI can say it at once.
         @classmethod
         def connect(cls, *args: Any, **kwargs: Any) -> Any:

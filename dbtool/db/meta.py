@@ -13,7 +13,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 import dbtool
-from dbtool.schema import SchemaObject, objects_query
+from dbtool.db.objects import SchemaObject, objects_query
 from dbtool.seed.profiles import GENERATOR_VERSION
 
 CREATE_SQL = """
@@ -95,7 +95,7 @@ class Inspection:
     project_name: str | None = None  # how that run named it
 
 
-def inspect(conn: psycopg.Connection, schema: str) -> Inspection:  # type: ignore[type-arg]
+def inspect(conn: psycopg.Connection, schema: str) -> Inspection:
     """Create the bookkeeping table if missing (the caller's transaction rolls that back on a
     refusal) and read the schema's objects, history and protection in one round trip."""
     query = sql.SQL("; ").join([_create_tables(schema), _inspect_query(schema)])
@@ -105,7 +105,7 @@ def inspect(conn: psycopg.Connection, schema: str) -> Inspection:  # type: ignor
     return _inspection(cur.fetchone())
 
 
-def read_history(conn: psycopg.Connection, schema: str) -> Inspection | None:  # type: ignore[type-arg]
+def read_history(conn: psycopg.Connection, schema: str) -> Inspection | None:
     """`inspect` without writing anything: None when the schema has no dbtool_meta."""
     if not has_meta(conn, schema):
         return None
@@ -143,13 +143,13 @@ def _user() -> str:
         return f"uid {os.getuid()}"
 
 
-def has_meta(conn: psycopg.Connection, schema: str) -> bool:  # type: ignore[type-arg]
+def has_meta(conn: psycopg.Connection, schema: str) -> bool:
     """True when dbtool_meta exists in the schema: dbtool created this database's contents."""
     row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (f"{schema}.dbtool_meta",)).fetchone()
     return bool(row and row[0])
 
 
-def ensure_tables(conn: psycopg.Connection, schema: str) -> None:  # type: ignore[type-arg]
+def ensure_tables(conn: psycopg.Connection, schema: str) -> None:
     """Create the schema and dbtool's bookkeeping tables if missing."""
     conn.execute(_create_tables(schema))
 
@@ -158,7 +158,7 @@ def _create_tables(schema: str) -> sql.Composed:
     return sql.SQL("CREATE SCHEMA IF NOT EXISTS {schema}; " + CREATE_SQL).format(schema=sql.Identifier(schema))
 
 
-def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # type: ignore[type-arg]
+def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:
     """Append one row to dbtool_meta (inside the caller's transaction, after `inspect` or `ensure_tables`)."""
     conn.execute(
         sql.SQL(
@@ -189,7 +189,7 @@ def record(conn: psycopg.Connection, schema: str, rec: MetaRecord) -> None:  # t
     )
 
 
-def last_seed_record(conn: psycopg.Connection, schema: str) -> dict[str, Any] | None:  # type: ignore[type-arg]
+def last_seed_record(conn: psycopg.Connection, schema: str) -> dict[str, Any] | None:
     """The latest reset or seed row of dbtool_meta, as a dict, or None."""
     if not has_meta(conn, schema):
         return None

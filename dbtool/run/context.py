@@ -17,10 +17,10 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from dbtool import migrate
-from dbtool.config import Settings
+from dbtool.migrate import upgrade as migrate
+from dbtool.settings.config import Settings
 from dbtool.errors import Terminated
-from dbtool.pool import CONNECTION_OBSERVER
+from dbtool.db.pool import CONNECTION_OBSERVER
 from dbtool.report import Reporter, TargetReporter
 from dbtool.seed import shared
 

@@ -2,7 +2,7 @@
 
 Precedence is flag > environment > file > default: the CLI hands the values read here to click as its
 `default_map` (dbtool/cli/run.py). Keys, their types and choices come from the option table
-(dbtool/options.py) and are spelled like the flags (`pool-max` for --pool-max).
+(dbtool/settings/options.py) and are spelled like the flags (`pool-max` for --pool-max).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from dbtool.errors import ConfigError
-from dbtool.options import FILE_OPTIONS
+from dbtool.settings.options import FILE_OPTIONS
 
 DBTOOL_TOML = "dbtool.toml"
 PYPROJECT_TOML = "pyproject.toml"

@@ -138,7 +138,7 @@ def objects_query(schema: str) -> sql.Composed:
     return sql.SQL(OBJECTS_SQL).format(schema=sql.Literal(schema), bookkeeping=sql.Literal(list(BOOKKEEPING_TABLES)))
 
 
-def outside_dropped(conn: psycopg.Connection, schema: str) -> list[str]:  # type: ignore[type-arg]
+def outside_dropped(conn: psycopg.Connection, schema: str) -> list[str]:
     """The objects outside `schema` (foreign keys, views, columns of its types, triggers calling its
     functions...) that dropping its managed objects with CASCADE would drop too, one phrase each."""
     query = sql.SQL(OUTSIDE_DROPPED_SQL.replace("{namespace_of}", NAMESPACE_OF)).format(
@@ -162,7 +162,7 @@ def drop_statement(schema: str, objects: list[SchemaObject]) -> sql.Composable:
     return sql.SQL("; ").join(statements)
 
 
-def drop_objects(conn: psycopg.Connection, schema: str, objects: list[SchemaObject]) -> int:  # type: ignore[type-arg]
+def drop_objects(conn: psycopg.Connection, schema: str, objects: list[SchemaObject]) -> int:
     """Lock, then drop every object in `objects` (one round trip); return how many were dropped."""
     if objects:
         conn.execute(sql.SQL("; ").join([lock_statement(schema, objects), drop_statement(schema, objects)]))
@@ -232,7 +232,7 @@ ORDER BY 1, 2, 3
 KEY, INDEX, FOREIGN_KEY = 0, 1, 2
 
 
-def saved_constraints(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> list[tuple[int, str, str, str]]:  # type: ignore[type-arg]
+def saved_constraints(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> list[tuple[int, str, str, str]]:
     """(kind, table, name, definition) of the tables' keys, indexes and foreign keys that the load may
     drop, in re-creation order; a definition ends with the statements that restore its comments."""
     rows = conn.execute(DEFERRABLE_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
@@ -249,7 +249,7 @@ def create_statement_of(kind: int, table: str, name: str, definition: str) -> st
     return definition if kind == INDEX else f"ALTER TABLE {table} ADD CONSTRAINT {name} {definition}"
 
 
-def deferred_constraints(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> tuple[list[str], list[str]]:  # type: ignore[type-arg]
+def deferred_constraints(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> tuple[list[str], list[str]]:
     """(drops, creates): statements that remove the tables' foreign keys, keys and indexes, and
     re-create them exactly from their saved definitions, each list in the order it must run."""
     saved = saved_constraints(conn, schema, tables)
@@ -278,7 +278,7 @@ ORDER BY 1, 2
 ENABLE_KEYWORDS = {"O": "ENABLE", "A": "ENABLE ALWAYS", "R": "ENABLE REPLICA"}
 
 
-def user_triggers(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
+def user_triggers(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> list[tuple[str, str, str]]:
     """(table, trigger, tgenabled) of the enabled user triggers that inserting into `tables` fires."""
     return conn.execute(USER_TRIGGERS_SQL, {"schema": schema, "tables": list(tables)}).fetchall()
 
@@ -293,7 +293,7 @@ def enable_trigger_statements(triggers: Sequence[tuple[str, str, str]]) -> list[
     return [f"ALTER TABLE ONLY {table} {ENABLE_KEYWORDS[state]} TRIGGER {name}" for table, name, state in triggers]
 
 
-def _enable_after_failure(conn: psycopg.Connection, triggers: Sequence[tuple[str, str, str]]) -> None:  # type: ignore[type-arg]
+def _enable_after_failure(conn: psycopg.Connection, triggers: Sequence[tuple[str, str, str]]) -> None:
     # A failed transaction can only roll back, which undoes the DISABLE with it; otherwise (an error
     # raised in Python, or autocommit) switch them back on here, and never hide the original error.
     if not triggers or conn.info.transaction_status == TransactionStatus.INERROR:
@@ -305,7 +305,7 @@ def _enable_after_failure(conn: psycopg.Connection, triggers: Sequence[tuple[str
 
 
 @contextmanager
-def bulk_load(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> Iterator[None]:  # type: ignore[type-arg]
+def bulk_load(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> Iterator[None]:
     """Drop the tables' foreign keys, keys and indexes and disable their user triggers, yield for the
     COPY, then enable the triggers and re-create the rest from their saved definitions.
 
@@ -349,7 +349,7 @@ ORDER BY 1 DESC, 3
 """
 
 
-def truncate(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> None:  # type: ignore[type-arg]
+def truncate(conn: psycopg.Connection, schema: str, tables: Sequence[str]) -> None:
     """Empty `tables` and the tables of `schema` whose foreign keys point at them (their rows would
     point at rows that no longer exist), in one TRUNCATE without CASCADE; refuse (exit 3), before
     anything changes, when a table outside `schema` points at them: its rows are not dbtool's to empty."""

@@ -14,10 +14,13 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from dbtool import digest, meta, migrate, schema
+from dbtool.db import digest
+from dbtool.db import meta
+from dbtool.migrate import upgrade as migrate
+from dbtool.db import objects as schema
 from dbtool.errors import ConfigError, RefusedError
-from dbtool.runctx import Run
-from dbtool.schema import BOOKKEEPING_TABLES
+from dbtool.run.context import Run
+from dbtool.db.objects import BOOKKEEPING_TABLES
 from dbtool.seed.profiles import generic_rows
 
 logger = logging.getLogger(__name__)
@@ -309,7 +312,7 @@ def plan_any_schema(
     """Read the migrated tables of `in_schema` and plan them: (plan, each table's sequences, the notes to
     show once the seed is done: enum values left out, tables left empty); with --strict, a table left
     empty is refused (exit 2), the notes shown first."""
-    from dbtool import catalog
+    from dbtool.db import catalog
 
     exclude = [*BOOKKEEPING_TABLES, migrate.table_of(version_table, in_schema)]
     unusable = [f"{oid}:{label}" for oid, label in catalog.unusable_enum_values(conn)]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dbtool import reset, status
-from dbtool.config import Settings
+from dbtool.run import reset
+from dbtool.run import status
+from dbtool.settings.config import Settings
 from dbtool.report import Reporter
-from dbtool.status import Document
+from dbtool.run.status import Document
 
 
 class RepairResult(Document):

@@ -15,11 +15,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbtool.schema import BOOKKEEPING_TABLES, table_of
+from dbtool.db.objects import BOOKKEEPING_TABLES, table_of
 from dbtool.seed.profiles import GENERATOR_VERSION
 
 # The tables of a schema, `c` in pg_class: ordinary and partitioned ones, not partitions (their parent
-# covers their rows), but %(exclude)s. The one definition: the catalog (dbtool.catalog) reads these too.
+# covers their rows), but %(exclude)s. The one definition: the catalog (dbtool.db.catalog) reads these too.
 SCHEMA_TABLES_WHERE = """c.relnamespace = to_regnamespace(%(schema)s) AND c.relkind IN ('r', 'p') AND NOT c.relispartition
   AND c.relname <> ALL (%(exclude)s)"""
 # Those tables with their primary key columns in key order, and whether each is partitioned.
@@ -56,7 +56,7 @@ def tables(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str] = 
     return [Table(name, tuple(key), partitioned) for name, partitioned, key in rows]
 
 
-def data_tables(conn: psycopg.Connection, schema: str, version_table: str | None) -> list[Table]:  # type: ignore[type-arg]
+def data_tables(conn: psycopg.Connection, schema: str, version_table: str | None) -> list[Table]:
     """The schema's tables except dbtool's bookkeeping and Alembic's version table."""
     return tables(conn, schema, [*BOOKKEEPING_TABLES, table_of(version_table, schema)])
 

@@ -5,7 +5,7 @@ transaction), in a thread of its own: the work is waiting on servers, and thread
 of the generated seed data. Signals reach only the main thread, so on SIGINT/SIGTERM the main
 thread stops handing out targets, raises the interrupt in each running target at its next
 checkpoint and cancels the statements those targets are waiting on (how a run stops: see
-dbtool/runctx.py), so that every transaction in flight rolls back and every lock is released.
+dbtool/run/context.py), so that every transaction in flight rolls back and every lock is released.
 """
 
 from __future__ import annotations
@@ -23,11 +23,12 @@ from typing import Any
 
 import psycopg
 
-from dbtool import classify, migrate
-from dbtool.config import Settings
+from dbtool.db import classify
+from dbtool.migrate import upgrade as migrate
+from dbtool.settings.config import Settings
 from dbtool.errors import EXIT_FAILED, ConfigError, DbtoolError, InterruptedRun, NotStarted, Terminated
 from dbtool.report import Reporter
-from dbtool.runctx import Result, Run, Stop
+from dbtool.run.context import Result, Run, Stop
 from dbtool.seed import shared
 
 logger = logging.getLogger(__name__)

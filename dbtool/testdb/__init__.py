@@ -1,0 +1,1 @@
+"""Databases for tests: templates, clones, the pytest plugin."""
