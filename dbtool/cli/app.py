@@ -46,7 +46,7 @@ def declared(function: Callable[P, R]) -> Callable[P, R]:
                   default=OPTIONS[p.name].default if p.default is p.empty and p.name in OPTIONS else p.default)
         for p in signature.parameters.values()
     ]
-    function.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    function.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]  # inspect.signature honours __signature__; typeshed's function type lacks it
     return function
 
 

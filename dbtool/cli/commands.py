@@ -91,13 +91,13 @@ def _destructive(command: str, action_word: str, pipeline: str) -> Callable[...,
             _fleet(reporter, command, _lazy("dbtool.run.reset", pipeline), options, urls, targets, shard, parallel,
                    (action_word, yes))
             return
-        database_url = urls[0] if urls else None
+        url = urls[0] if urls else None
 
         def action() -> Any:
             from dbtool.run import reset
 
             settings = _settings(
-                reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
+                reporter, database_url=url, pool_max=pool_max, lock_timeout=lock_timeout,
                 lock_key=lock_key, profile=profile, seed=seed, scale=scale, schema=schema, force=force,
                 workers=workers, alembic_config=alembic_config, strict=strict, strategy=strategy,
             )
@@ -154,12 +154,12 @@ def migrate(
         _fleet(reporter, "migrate", partial(_lazy("dbtool.run.reset", "migrate_database"), revision=revision), options,
                urls, targets, shard, parallel)
         return
-    database_url = urls[0] if urls else None
+    url = urls[0] if urls else None
 
     def action() -> Any:
         from dbtool.run import reset
 
-        settings = _settings(reporter, database_url=database_url, pool_max=pool_max, lock_timeout=lock_timeout,
+        settings = _settings(reporter, database_url=url, pool_max=pool_max, lock_timeout=lock_timeout,
                              lock_key=lock_key, schema=schema, force=force, alembic_config=alembic_config)
         reporter.note(f"Target {settings.target}", target=str(settings.target), command="migrate")
         return reset.migrate_database(settings, reporter, revision)
@@ -229,12 +229,12 @@ def _read_only(name: str) -> Callable[..., None]:
             options = dict(schema=schema, lock_key=lock_key, alembic_config=alembic_config)
             _fleet(reporter, name, _settings_only(_lazy("dbtool.run.status", name)), options, urls, targets, shard, parallel)
             return
-        database_url = urls[0] if urls else None
+        url = urls[0] if urls else None
 
         def action() -> Any:
             from dbtool.run import status as status_module
 
-            settings = _settings(reporter, start_local=False, database_url=database_url, schema=schema,
+            settings = _settings(reporter, start_local=False, database_url=url, schema=schema,
                                  lock_key=lock_key, alembic_config=alembic_config)
             return getattr(status_module, name)(settings)
 

@@ -113,7 +113,7 @@ def _context() -> Any:
             get_current_context,  # typer >= 0.28 vendors click
         )
     except ImportError:  # pragma: no cover - older typer runs on click itself
-        from click import get_current_context
+        from click import get_current_context  # type: ignore[no-redef]  # the same function, where click is not vendored
     return get_current_context(silent=True)
 
 

@@ -106,7 +106,7 @@ def read(conn: psycopg.Connection[Any], schema: str, exclude: Sequence[str], unu
     `unusable` ("type oid:label", by default those this transaction cannot store yet) are left out."""
     if unusable is None:
         unusable = [f"{oid}:{label}" for oid, label in unusable_enum_values(conn)]
-    raw = conn.execute(CATALOG_SQL, {"schema": schema, "exclude": list(exclude), "unusable": list(unusable)}).fetchone()[0]  # type: ignore[index]
+    raw = conn.execute(CATALOG_SQL, {"schema": schema, "exclude": list(exclude), "unusable": list(unusable)}).fetchone()[0]  # type: ignore[index]  # an aggregate without GROUP BY: one row
     tables = [_table(t) for t in (raw if isinstance(raw, list) else json.loads(raw))]
     counts = digest.row_counts(conn, schema, [digest.Table(t.name, ()) for t in tables])
     return [_with_rows(conn, schema, t, counts.get(t.name, 0)) for t in tables]

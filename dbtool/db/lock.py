@@ -68,7 +68,7 @@ class Holder:
 
 def held_by(conn: psycopg.Connection, pid: int, key: int) -> bool:
     """True when backend `pid` holds advisory lock `key` in this database right now."""
-    return bool(conn.execute(HELD_BY_SQL, {"pid": pid, "key": key}).fetchone()[0])  # type: ignore[index]
+    return bool(conn.execute(HELD_BY_SQL, {"pid": pid, "key": key}).fetchone()[0])  # type: ignore[index]  # SELECT EXISTS (...): one row
 
 
 def lock_holders(conn: psycopg.Connection, key: int) -> list[Holder]:
@@ -116,7 +116,7 @@ def _acquire(
     last_report = -REPORT_INTERVAL
     conn.execute(KEEP_ALIVE_SQL)
     while True:
-        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]
+        if conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]:  # type: ignore[index]  # SELECT without FROM: one row
             return True
         waited = time.monotonic() - started
         holders = lock_holders(conn, key)

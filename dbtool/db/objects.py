@@ -170,7 +170,7 @@ def drop_objects(conn: psycopg.Connection, schema: str, objects: list[SchemaObje
     return len(objects)
 
 
-def lock_statement(schema: str, objects: list[SchemaObject]) -> sql.Composable:
+def lock_statement(schema: str, objects: list[SchemaObject]) -> sql.SQL | sql.Composed:
     """LOCK the tables about to be dropped in ACCESS EXCLUSIVE mode, in name order, so that two
     writers never lock them in opposite orders and DROP ... CASCADE cannot deadlock a reader."""
     tables = sorted(o.name for o in objects if o.kind in ("table", "view"))  # LOCK refuses materialized views

@@ -64,7 +64,8 @@ def open_pool(settings: Settings, command: str) -> Iterator[ConnectionPool]:
                 observer(conn)
             return conn
 
-    pool = ConnectionPool(
+    # [Any]: its connections are _RecordingConnections, which callers use as the plain psycopg.Connection they are.
+    pool: ConnectionPool[Any] = ConnectionPool(
         settings.database_url,
         min_size=MIN_POOL_SIZE,
         max_size=settings.pool_max,

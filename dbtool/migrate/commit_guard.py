@@ -60,7 +60,7 @@ class Guard:
         table = sql.Identifier(f"dbtool_commit_guard_{self.token}")
         cursor = self.conn.execute(sql.SQL(_ARM_SQL).format(table=table, token=sql.Literal(self.token)))
         cursor.nextset()  # one round trip: the DO block's result, then the SELECT's
-        self.armed = cursor.fetchone()[0] == self.token  # type: ignore[index]
+        self.armed = cursor.fetchone()[0] == self.token  # type: ignore[index]  # the script ends in a SELECT without FROM: one row
         if not self.armed:
             logger.warning("no TEMPORARY privilege: a raw COMMIT in a migration is caught only after it ran")
 
@@ -72,10 +72,10 @@ class Guard:
         """Let dbtool commit again; True when the transaction is provably the one armed."""
         if not self.still_ours():
             return False
-        seen = self.conn.execute(_DISARM_SQL).fetchone()[0]  # type: ignore[index]
+        seen = self.conn.execute(_DISARM_SQL).fetchone()[0]  # type: ignore[index]  # SELECT without FROM: one row
         return seen == self.token if self.armed else True
 
 
-def refused_commit(exc: BaseException) -> bool:
+def refused_commit(exc: BaseException | None) -> bool:
     """True for the error the guard's trigger raises at a COMMIT dbtool did not make."""
     return isinstance(exc, psycopg.Error) and getattr(exc, "sqlstate", None) == GUARD_SQLSTATE

@@ -97,7 +97,7 @@ class _Lent:
 
     def do_executemany(self, cursor: Any, statement: str, parameters: Any, context: Any = None) -> None:
         _lending().check_open()
-        super().do_executemany(cursor, statement, parameters, context)  # type: ignore[misc]
+        super().do_executemany(cursor, statement, parameters, context)  # type: ignore[misc]  # a mixin: the dialect after it in the MRO has it
 
     def reset_isolation_level(self, dbapi_connection: Any) -> None:
         pass
@@ -112,7 +112,7 @@ class _Lent:
         pass
 
 
-class SharedConnectionDialect(_Lent, PGDialect_psycopg):
+class SharedConnectionDialect(_Lent, PGDialect_psycopg):  # type: ignore[override]  # Dialect declares _bind_typing_render_casts an attribute; DefaultDialect computes it too
     """PGDialect_psycopg over dbtool's connection, whose transaction and life dbtool owns."""
 
     supports_statement_cache = True
@@ -202,7 +202,7 @@ class _SharedAsyncDBAPI(PsycopgAdaptDBAPI):
         return super().connect(async_creator_fn=lend)
 
 
-class SharedAsyncConnectionDialect(_Lent, PGDialectAsync_psycopg):
+class SharedAsyncConnectionDialect(_Lent, PGDialectAsync_psycopg):  # type: ignore[override]  # as SharedConnectionDialect
     """The async psycopg dialect over dbtool's (sync) connection, for env.py files that use asyncio."""
 
     supports_statement_cache = True

@@ -88,7 +88,7 @@ def adapt(text: str) -> Adapted:
     kept: list[str] = []
     notes: list[str] = []
     for piece in statements(text):
-        body = piece[_LEADING_NOISE.match(piece).end():]  # type: ignore[union-attr]
+        body = piece[_LEADING_NOISE.match(piece).end():]  # type: ignore[union-attr]  # (...)* matches every string, if only its empty prefix
         head = " ".join(body.split())[:60].rstrip(";")
         if _UNDOES.match(body):
             raise TransactionControl(head)

@@ -60,10 +60,10 @@ def preload() -> None:
     """Import Alembic and SQLAlchemy in this thread: first imports of them racing in several threads fail (KeyError in importlib)."""
     import alembic.command
     import alembic.runtime.environment
-    import alembic.script  # noqa: F401
-    import sqlalchemy  # noqa: F401
+    import alembic.script  # noqa: F401 - imported for the import itself (see the docstring)
+    import sqlalchemy  # noqa: F401 - imported for the import itself
 
-    import dbtool.migrate.dialect  # noqa: F401
+    import dbtool.migrate.dialect  # noqa: F401 - imported for the import itself
 
 
 @contextmanager
@@ -367,9 +367,9 @@ def migrate(
                     if theirs is not None:
                         theirs(**info)
 
-                EnvironmentContext.configure(environment, connection=connection, on_version_apply=applied, **kwargs)
+                EnvironmentContext.configure(environment, connection=connection, on_version_apply=applied, **kwargs)  # type: ignore[arg-type]  # Alembic calls it with keywords ctx, step, heads, run_args; its hint is positional
 
-            environment.configure = configure  # type: ignore[method-assign]
+            environment.configure = configure  # type: ignore[method-assign, assignment]  # on purpose: env.py's context.configure() reaches dbtool first
             guard.arm()
             # Whatever env.py or a migration prints (some apps log to stdout) must not break --json.
             with environment, contextlib.redirect_stdout(sys.stderr):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from dbtool.run import reset
 from dbtool.run import status
@@ -28,7 +29,7 @@ def repair_database(settings: Settings, reporter: Reporter) -> RepairResult:
     if verdict.mismatch is None:
         return RepairResult({"target": str(settings.target), "found": "identical", "action": "none",
                              "digest": verdict.result.get("digest")})
-    drift = verdict.mismatch.details
+    drift: dict[str, Any] = verdict.mismatch.details  # status.check's document: profile, seed, scale, differences
     # Restore what was recorded, not what the flags say: repair undoes drift, it does not change the data.
     restored = replace(  # keeps the project settings found: replace never looks in the working directory again
         settings,

@@ -129,7 +129,7 @@ def transaction(
                     "SELECT set_config('lock_timeout', %s, true), set_config('search_path', quote_ident(%s), true),"
                     " now()",
                     (f"{TABLE_LOCK_TIMEOUT_MS}ms", settings.schema),
-                ).fetchone()[2]  # type: ignore[index]
+                ).fetchone()[2]  # type: ignore[index]  # SELECT without FROM: one row
                 try:
                     done = work(conn)
                     check_lock(conn, session)  # last, in the transaction about to commit

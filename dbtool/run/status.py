@@ -115,7 +115,8 @@ def _installed(filename: str) -> bool:
     """True for a file of dbtool or an installed package (not the project's own code)."""
     import site
 
-    roots = [Path(p).resolve() for p in (*site.getsitepackages(), Path(__file__).parent)]
+    places: tuple[str | Path, ...] = (*site.getsitepackages(), Path(__file__).parent)
+    roots = [Path(p).resolve() for p in places]
     return any(Path(filename).resolve().is_relative_to(root) for root in roots) or filename.startswith("<")
 
 
@@ -171,7 +172,7 @@ def check(settings: Settings) -> Verdict:
     record_intact = record["digest"] == digest.combined_digest(recorded)
     # The record is what the last reset generated; what the profile generates now differs only when the
     # profile's definition (its counts, columns or hooks) changed since: not a sign of damage.
-    changed = sorted(t for t in generated or {} if generated[t] != recorded.get(t)) if record_intact else []  # type: ignore[index]
+    changed = sorted(t for t, d in (generated or {}).items() if d != recorded.get(t)) if record_intact else []
     recorded_ok = record_intact and not changed
     document = {
         "target": str(settings.target),
@@ -192,10 +193,10 @@ def check(settings: Settings) -> Verdict:
             for d in differences
         ) or ("the dbtool_meta record does not match what its seed and profile produce" if not changed else "")
         if changed:
-            live = f"; besides, the live data differs: {detail}" if detail else "; the data is still what that reset wrote"
+            besides = f"; besides, the live data differs: {detail}" if detail else "; the data is still what that reset wrote"
             return Verdict(VerifyResult(document), VerifyMismatchError(
                 f"profile {record['profile']!r} changed since the last {record['event']} (at {record['revision']}): "
-                f"it now generates different rows for {', '.join(changed)}{live}; run `dbtool reset` to apply it",
+                f"it now generates different rows for {', '.join(changed)}{besides}; run `dbtool reset` to apply it",
                 details=document,
             ))
         return Verdict(VerifyResult(document), VerifyMismatchError(

@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
@@ -199,8 +200,8 @@ def seed(conn: psycopg.Connection[Any], run: Run, version_table: str | None) -> 
             generated = [t.name for t in planned.tables if t.generated]
             try:
                 with conn.transaction():  # a savepoint
-                    counts = load_without_keys(conn, settings.schema, generated, lambda: load.load_plan(
-                        conn, settings.schema, settings.seed, planned, sequences, reporter.progress, settings.workers))
+                    counts = load_without_keys(conn, settings.schema, generated, partial(
+                        load.load_plan, conn, settings.schema, settings.seed, planned, sequences, reporter.progress, settings.workers))
                     conn.execute("SET CONSTRAINTS ALL IMMEDIATE")  # deferred keys answer here, not at COMMIT
                 break
             except psycopg.Error as exc:
@@ -358,7 +359,7 @@ def digest_seeded(conn: psycopg.Connection[Any], run: Run, result: RunResult, in
     with run.reporter.step("digest") as step:
         tables = digest.table_digests(conn, in_schema, digest.data_tables(conn, in_schema, version_table))
         result.digest = digest.combined_digest(tables)
-        result.row_counts = {name: int(d["rows"]) for name, d in tables.items()}  # type: ignore[call-overload]
+        result.row_counts = {name: int(d["rows"]) for name, d in tables.items()}  # type: ignore[call-overload]  # digest.table_digests puts the int count under "rows"
         step.message = f"Digest {result.digest[:16]}"
         step.fields.update(digest=result.digest)
     return tables

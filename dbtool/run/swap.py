@@ -14,6 +14,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import psycopg
@@ -270,7 +271,7 @@ def _reset(session: Session, run: Run, result: RunResult) -> None:
 
 
 def _remove(conn: psycopg.Connection[Any], names: Sequence[str]) -> list[str]:
-    found = [n for n in names if conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (n,)).fetchone()[0]]  # type: ignore[index]
+    found = [n for n in names if conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (n,)).fetchone()[0]]  # type: ignore[index]  # SELECT without FROM: one row
     for name in found:
         conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(name)))
         logger.info("removed leftover schema %s", name)
@@ -289,7 +290,7 @@ def _remove_quietly(session: Session, shadow: str, oid: int) -> None:
             if not held_by(conn, session.lock_pid, session.lock_key):
                 logger.warning("left schema %s in place: this run lost its advisory lock; the next reset removes it", shadow)
                 return
-            if conn.execute("SELECT to_regnamespace(%s)::oid", (shadow,)).fetchone()[0] != oid:  # type: ignore[index]
+            if conn.execute("SELECT to_regnamespace(%s)::oid", (shadow,)).fetchone()[0] != oid:  # type: ignore[index]  # SELECT without FROM: one row
                 logger.warning("left schema %s in place: it is not the one this run created", shadow)
                 return
             conn.execute(sql.SQL("DROP SCHEMA {} CASCADE").format(sql.Identifier(shadow)))
@@ -319,7 +320,7 @@ def _create_shadow(conn: psycopg.Connection[Any], live: str, shadow: str) -> int
                 sql.SQL(grantee), sql.SQL(" WITH GRANT OPTION" if grantable else "")))
     with conn.transaction():
         conn.execute(sql.SQL("; ").join(statements))
-        return int(conn.execute("SELECT to_regnamespace(%s)::oid", (shadow,)).fetchone()[0])  # type: ignore[index]
+        return int(conn.execute("SELECT to_regnamespace(%s)::oid", (shadow,)).fetchone()[0])  # type: ignore[index]  # SELECT without FROM: one row
 
 
 def _migrate(session: Session, run: Run, shadow: str, result: RunResult) -> str:
@@ -329,7 +330,7 @@ def _migrate(session: Session, run: Run, shadow: str, result: RunResult) -> str:
     conn, settings = session.conn, run.settings
     with run.reporter.step("migrate") as step, conn.transaction():
         conn.execute("SELECT set_config('search_path', quote_ident(%s), true)", (shadow,))
-        before = conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0]  # type: ignore[index]
+        before = conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0]  # type: ignore[index]  # a SELECT of counts, without FROM: one row
         try:
             upgraded = migrate.migrate(conn, settings.project, shadow, "heads", None)
         except MigrationError as exc:
@@ -337,7 +338,7 @@ def _migrate(session: Session, run: Run, shadow: str, result: RunResult) -> str:
             # one-transaction reset runs them where they were written for (and reports a real failure).
             raise Hazard(f"the migrations fail in a shadow schema ({str(exc).split('; ')[0]})") from None
         outside = [r[0] for r in conn.execute(WRITTEN_OUTSIDE_SQL, {"shadow": shadow}).fetchall()]
-        if conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0] != before:  # type: ignore[index]
+        if conn.execute(COUNT_OUTSIDE_SQL, {"shadow": shadow}).fetchone()[0] != before:  # type: ignore[index]  # a SELECT of counts, without FROM: one row
             outside.append("objects dropped")
         table_schema, _, table = upgraded.version_table.partition(".")
         if table_schema != shadow:
@@ -374,8 +375,8 @@ def _seed(
                 ranges = list(load.chunks(t.count, load.CHUNK_ROWS))
                 per_piece = max(1, PIECE_ROWS // load.CHUNK_ROWS)
                 for start in range(0, len(ranges), per_piece):
-                    pieces.append((t.name, lambda c, t=t, part=ranges[start:start + per_piece]:
-                                   load.copy_rows(c, shadow, settings.seed, planned, t, part)))
+                    pieces.append((t.name, partial(load.copy_rows, schema=shadow, seed=settings.seed, plan=planned,
+                                                   table=t, ranges=ranges[start:start + per_piece])))
 
         counts = {name: 0 for name, _ in pieces}  # in load order, for the summary line
 
@@ -407,7 +408,7 @@ def _rebuild(session: Session, width: int, saved: list[tuple[int, str, str, str]
     for kind, table, name, definition in saved:
         if kind != schema.FOREIGN_KEY:
             by_table.setdefault(table, []).append(schema.create_statement_of(kind, table, name, definition))
-    pieces = [(table, lambda c, s=statements: _execute(c, s)) for table, statements in by_table.items()]
+    pieces = [(table, partial(_execute, statements=statements)) for table, statements in by_table.items()]
     for _ in in_parallel(session, width, pieces, live):
         pass
     foreign = [schema.create_statement_of(*row) for row in saved if row[0] == schema.FOREIGN_KEY]
@@ -422,7 +423,7 @@ def _execute(conn: psycopg.Connection[Any], statements: list[str]) -> int:
 
 
 def in_parallel(
-    session: Session, width: int, pieces: list[tuple[str, Callable[[psycopg.Connection[Any]], int]]], live: str,
+    session: Session, width: int, pieces: Sequence[tuple[str, Callable[[psycopg.Connection[Any]], int]]], live: str,
 ) -> list[tuple[str, int]]:
     """Run each piece (autocommit: committed when it returns) on one of `width` connections, the work
     connection and pooled ones, each only while this run still holds the lock on schema `live`; return
@@ -524,7 +525,7 @@ def _swap(
 
 
 def _exists(conn: psycopg.Connection[Any], name: str) -> bool:
-    return bool(conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (name,)).fetchone()[0])  # type: ignore[index]
+    return bool(conn.execute("SELECT to_regnamespace(%s) IS NOT NULL", (name,)).fetchone()[0])  # type: ignore[index]  # SELECT without FROM: one row
 
 
 def _drop_old(session: Session, old: str) -> bool:

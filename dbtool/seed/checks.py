@@ -13,6 +13,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import product
+from typing import TypeGuard, TypeVar
+
+T = TypeVar("T")
 
 MAX_ALTERNATIVES = 64  # OR-of-AND form can grow exponentially; beyond this a CHECK is "too complex"
 
@@ -167,7 +170,7 @@ class _Parser:
             if op in ("=", "<>") and _is_column(left) and self.word() == "(":
                 start = self.i
                 try:  # a boolean column compared with a condition: is_verified = (verified_at IS NOT NULL)
-                    return _same(("atom", Atom(left, "=", True)), op, self.condition())  # type: ignore[arg-type]
+                    return _same(("atom", Atom(left, "=", True)), op, self.condition())
                 except Unsupported:
                     self.i = start
             if self.word() in ("ANY", "ALL"):
@@ -188,7 +191,7 @@ class _Parser:
             if isinstance(left, tuple) and left[0] == "mod":
                 if op != "=" or isinstance(right, Ref):
                     raise Unsupported("a modulo compared other than with =")
-                return ("atom", Atom(left[1], "mod", (left[2], right)))
+                return ("atom", Atom(_ref(left[1]), "mod", (left[2], right)))  # operand() built ("mod", Ref, int)
             return _atom(left, op, right)
         if _is_column(left) and word in PREDICATE_ENDS:
             return ("atom", Atom(left, "=", True))  # a boolean column alone: is_banned AND ...
@@ -280,9 +283,9 @@ class _Parser:
     def array(self) -> tuple[object, ...]:
         if self.word() == "(":
             self.take()
-            values = self.array()
+            inner = self.array()
             self.take(")")
-            return self._casts(values)  # type: ignore[return-value]
+            return self._casts(inner)
         self.take("ARRAY")
         self.take("[")
         values = [self.term()]
@@ -292,7 +295,7 @@ class _Parser:
         self.take("]")
         if any(isinstance(v, Ref) for v in values):
             raise Unsupported("an array holding columns")
-        return self._casts(tuple(values))  # type: ignore[return-value]
+        return self._casts(tuple(values))
 
     def value_list(self) -> tuple[object, ...]:
         self.take("(")
@@ -303,7 +306,7 @@ class _Parser:
         self.take(")")
         return tuple(values)
 
-    def _casts(self, value: object) -> object:
+    def _casts(self, value: T) -> T:
         # ::type casts carry no constraint of their own here; skip the type's words and modifiers.
         while self.word() == "::":
             self.take()
@@ -336,7 +339,7 @@ def _identifier(value: str) -> str:
     return value[1:-1].replace('""', '"') if value.startswith('"') else value.lower()
 
 
-def _is_column(value: object) -> bool:
+def _is_column(value: object) -> TypeGuard[Ref]:
     return isinstance(value, Ref) and value.function is None
 
 

@@ -13,13 +13,14 @@ import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from itertools import product
+from typing import cast
 
 from dbtool.seed.model import Column, Table
 from dbtool.seed import checks
 from dbtool.seed.checks import Atom, Ref, Sum, Unsupported
 
 EPOCH_DATE = dt.date(2026, 1, 1)
-EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 NUMERIC_KINDS = {"int2": "integer", "int4": "integer", "int8": "integer", "numeric": "decimal", "float4": "decimal",
                  "float8": "decimal", "money": "decimal", "date": "date", "timestamp": "timestamp",
                  "timestamptz": "timestamp", "time": "time", "interval": "interval"}
@@ -272,7 +273,7 @@ def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
     if atom.left.function in ("lower", "upper"):
         domain.case = atom.left.function
     if op in ("mod", "notmod"):
-        modulus, remainder = value  # type: ignore[misc]
+        modulus, remainder = cast("tuple[int, object]", value)  # checks.py builds (modulus, remainder)
         if NUMERIC_KINDS.get(column.base) != "integer" or not isinstance(remainder, int):
             raise Unsupported(f"{column.name} % {modulus} on a {column.type} column")
         if op == "mod":
@@ -294,7 +295,7 @@ def _restrict(domain: Domain, column: Column, atom: Atom) -> None:
             domain.pattern = value
         return
     if op in ("in", "notin"):
-        listed = tuple(raw(column, v) for v in value)  # type: ignore[union-attr]
+        listed = tuple(raw(column, v) for v in cast("tuple[object, ...]", value))  # checks.py builds a tuple
         if op == "in":
             domain.choices = listed if domain.choices is None else tuple(v for v in domain.choices if v in listed)
         else:
@@ -325,12 +326,12 @@ def _restrict_json(domain: Domain, column: Column, op: str, value: object) -> No
     """jsonb_typeof(column) compared with kind names: narrow the kinds the column's values may be."""
     if column.base not in ("json", "jsonb"):
         raise Unsupported(f"{column.name} is not json or jsonb")
-    listed = value if op in ("in", "notin") else (value,)
-    if op not in ("=", "<>", "in", "notin") or not all(isinstance(v, str) for v in listed):  # type: ignore[union-attr]
+    listed = cast("tuple[object, ...]", value) if op in ("in", "notin") else (value,)  # checks.py builds a tuple
+    if op not in ("=", "<>", "in", "notin") or not all(isinstance(v, str) for v in listed):
         raise Unsupported(f"jsonb_typeof({column.name}) {op} {value!r}")
     allowed = domain.json_types if domain.json_types is not None else JSON_KINDS
     keep = op in ("=", "in")
-    domain.json_types = tuple(k for k in allowed if (k in listed) == keep)  # type: ignore[operator]
+    domain.json_types = tuple(k for k in allowed if (k in listed) == keep)
     if not domain.json_types:
         raise Unsupported(f"no kind of JSON value fits the CHECKs on {column.name}")
 
@@ -360,7 +361,7 @@ def raw(column: Column, value: object) -> object:
         if kind == "timestamp":
             moment = dt.datetime.fromisoformat(str(value).replace(" ", "T"))
             if moment.tzinfo is None:
-                moment = moment.replace(tzinfo=dt.timezone.utc)
+                moment = moment.replace(tzinfo=dt.UTC)
             return int((moment - EPOCH).total_seconds())
     except (InvalidOperation, ValueError):
         pass

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -32,12 +32,12 @@ def chunk_text(plan: Plan, table: TablePlan, seed: int, first: int, count: int) 
     at = At(evaluation, table, rows)
     columns = [at.text(rule) for rule in table.rules]
     present = evaluation.present(table.name, rows) if table.hook_slots else None
-    lines = list(map("\t".join, zip(*columns))) if columns else [""] * count
+    lines = list(map("\t".join, zip(*columns, strict=True))) if columns else [""] * count
     kept = present.tolist() if present is not None else [True] * count
     if table.hooked_keys:
-        _check_hooked_keys(table, {r.column: c for r, c in zip(table.rules, columns)}, kept, rows)
+        _check_hooked_keys(table, {r.column: c for r, c in zip(table.rules, columns, strict=True)}, kept, rows)
     if present is not None and not present.all():
-        lines = [line for line, keep in zip(lines, kept) if keep]
+        lines = [line for line, keep in zip(lines, kept, strict=True) if keep]
     return ("\n".join(lines) + "\n" if lines else ""), len(lines)
 
 
@@ -46,11 +46,11 @@ def _check_hooked_keys(table: TablePlan, columns: dict[str, list[str]], kept: li
     within one order): one line naming the hook, before COPY, instead of the server's index error."""
     for name, key in table.hooked_keys:
         seen: dict[tuple[str, ...], int] = {}
-        for i, values in enumerate(zip(*(columns[c] for c in key))):
+        for i, values in enumerate(zip(*(columns[c] for c in key), strict=True)):
             if not kept[i] or NULL in values:
                 continue
             if values in seen:
-                shown = ", ".join(f"{c}={v}" for c, v in zip(key, values))
+                shown = ", ".join(f"{c}={v}" for c, v in zip(key, values, strict=True))
                 raise ConfigError(
                     f"hook {table.hook} gives {table.name} rows {int(rows[seen[values]])} and {int(rows[i])} the same "
                     f"unique key {name} ({shown}); make the hook draw distinct values within each key "
@@ -152,9 +152,9 @@ class At:
         else:
             values = column_text(self.table.name, rule, self.seed, self.rows)
         if rule.null_fraction:
-            values = [NULL if n else v for n, v in zip(self._nulls(rule).tolist(), values)]
+            values = [NULL if n else v for n, v in zip(self._nulls(rule).tolist(), values, strict=True)]
         if rule.null_arms:
-            values = [NULL if n else v for n, v in zip(self._arm_nulls(rule).tolist(), values)]
+            values = [NULL if n else v for n, v in zip(self._arm_nulls(rule).tolist(), values, strict=True)]
         self._texts[rule.column] = values
         return values
 
@@ -163,7 +163,8 @@ class At:
         if rule.column in self._raws:
             return self._raws[rule.column]
         if rule.kind == "total":
-            value = sum(sign * self.raw(self.table.rule(c)).astype(np.int64) for sign, c in rule.sources)
+            # never the start value 0: plan.py makes a "total" rule only of a non-empty domain.total_of
+            value = cast(np.ndarray, sum(sign * self.raw(self.table.rule(c)).astype(np.int64) for sign, c in rule.sources))
         elif rule.kind == "derived" and rule.ref_column:
             value = self._after_parent(rule)
         elif rule.kind == "derived":
@@ -263,7 +264,7 @@ class At:
                     f"out; give {self.table.name} a hook that sets {rule.column} to rows that exist (rows.present)")
             values = At(self.evaluation, parent, picks).text(parent.rule(rule.ref_column or ""))
         if mode == "self" and not rule.domain.not_null:
-            values = [NULL if r == 0 else v for r, v in zip(rows.tolist(), values)]
+            values = [NULL if r == 0 else v for r, v in zip(rows.tolist(), values, strict=True)]
         return values
 
 

@@ -83,7 +83,7 @@ def load_hook(spec: str, directory: str | None, table: str) -> Hook:
         sys.path.insert(0, str(directory))
     try:
         module = importlib.import_module(module_name)
-    except Exception as exc:  # noqa: BLE001 - any import failure is the user's hook module
+    except Exception as exc:  # any import failure is the user's hook module
         raise ConfigError(f"hook {spec} for table {table}: cannot import {module_name} "
                           f"({type(exc).__name__}: {exc}); check the module name and that it imports") from None
     finally:
@@ -115,7 +115,7 @@ def call(spec: str, table: str, hook: Hook, rows: Rows) -> Any:
         return hook(rows)
     except ConfigError:
         raise
-    except Exception as exc:  # noqa: BLE001 - whatever the project's code raises
+    except Exception as exc:  # whatever the project's code raises
         where = f"rows {rows.index[0]}..{rows.index[-1]}" if len(rows) else "no rows (dbtool asks once which columns it sets)"
         raise ConfigError(f"hook {spec} for table {table} failed on {where}: {type(exc).__name__}: {exc}; "
                           "fix the hook (nothing was changed)") from None

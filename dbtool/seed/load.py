@@ -130,7 +130,7 @@ def copy_rows(
     )
     loaded = done = 0
     with conn.cursor() as cur, cur.copy(statement, writer=QueuedLibpqWriter(cur)) as copy:
-        for (text, rows), (_, count) in zip(generated(plan, table, seed, ranges, workers, pool), ranges):
+        for (text, rows), (_, count) in zip(generated(plan, table, seed, ranges, workers, pool), ranges, strict=True):
             copy.write(text)
             loaded, done = loaded + rows, done + count
             if progress:
@@ -176,7 +176,7 @@ def move_sequences(
               for column, sequence in pairs]
     if not wanted:
         return
-    tables, columns, names = (list(x) for x in zip(*wanted))
+    tables, columns, names = (list(x) for x in zip(*wanted, strict=True))
     owners = conn.execute(
         INTEGER_OWNERS_SQL, {"schema": schema, "tables": tables, "columns": columns, "sequences": names}
     ).fetchall()

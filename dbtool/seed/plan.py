@@ -92,7 +92,7 @@ class Rule:
         if self.kind == "text" and self.text_kind == "choice":
             return tuple(str(c) for c in choices) if self.weights else tuple(sorted(str(c) for c in choices))
         if self.kind in ("integer", "decimal", "date", "timestamp", "time", "interval"):
-            return tuple(choices) if self.weights else tuple(sorted(choices))  # type: ignore[type-var]
+            return tuple(choices) if self.weights else tuple(sorted(choices))  # type: ignore[type-var]  # raw values of one numeric kind: they sort
         return None
 
 
@@ -379,7 +379,7 @@ def ordered_pairs(names: list[str]) -> list[tuple[str, str]]:
                     break
         for steps in placed.values():
             chain = [steps[g] for g in sorted(steps)]
-            pairs += list(zip(chain, chain[1:]))
+            pairs += list(zip(chain, chain[1:], strict=False))
     return pairs
 
 
@@ -743,7 +743,7 @@ def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePla
         if exact and mode in ("many", "per"):
             mode = "one"
             count = min(count, parent_rows)
-        for c, ref in zip(key.columns, key.ref_columns):
+        for c, ref in zip(key.columns, key.ref_columns, strict=True):
             if rules[c].domain.null and c not in arc_columns and not table.column(c).not_null:
                 rules[c] = Rule(c, "null", "a CHECK alternative needs it NULL", rules[c].domain)
                 continue
@@ -837,13 +837,13 @@ def _overlaps(table: Table, keys: list[Constraint], tables: dict[str, Table]) ->
 def _implied(narrow: Constraint, wide: Constraint, tables: dict[str, Table]) -> bool:
     """True when any row of `wide`'s parent satisfies `narrow` with the columns they share: the same
     parent columns, or a foreign key of that parent onto the same columns `narrow` references."""
-    to_parent = dict(zip(wide.columns, wide.ref_columns))
-    wanted = {(to_parent[c], r) for c, r in zip(narrow.columns, narrow.ref_columns)}
+    to_parent = dict(zip(wide.columns, wide.ref_columns, strict=True))
+    wanted = {(to_parent[c], r) for c, r in zip(narrow.columns, narrow.ref_columns, strict=True)}
     if (narrow.ref_table, narrow.ref_schema) == (wide.ref_table, wide.ref_schema) and all(p == r for p, r in wanted):
         return True
     parent = tables.get(wide.ref_table or "")
     return parent is not None and (wide.ref_schema or "") == (narrow.ref_schema or "") and any(
-        k.ref_table == narrow.ref_table and set(zip(k.columns, k.ref_columns)) == wanted for k in parent.of_kind("f"))
+        k.ref_table == narrow.ref_table and set(zip(k.columns, k.ref_columns, strict=True)) == wanted for k in parent.of_kind("f"))
 
 
 def _cycle_discriminators(tables: list[Table], planned: dict[str, TablePlan]) -> None:
@@ -857,9 +857,9 @@ def _cycle_discriminators(tables: list[Table], planned: dict[str, TablePlan]) ->
             parent = planned.get(key.ref_table or "")
             if parent is None or not parent.generated or key.ref_table == table.name:
                 continue
-            limited = [(c, ref) for c, ref in zip(key.columns, key.ref_columns)
+            limited = [(c, ref) for c, ref in zip(key.columns, key.ref_columns, strict=True)
                        if any(r.column == c and r.kind != "hook" and _restricted(r.domain) for r in tp.rules)]
-            for c, ref in limited[:1] if len(limited) == 1 else []:
+            for _c, ref in limited[:1] if len(limited) == 1 else []:
                 target = next((r for r in parent.rules if r.column == ref), None)
                 if target is None or target.cycle or target.listed is None:
                     continue
@@ -889,7 +889,7 @@ def _slots(key: Constraint, limited: list[str], rules: dict[str, Rule], parent: 
     if domain.lo is not None or domain.hi is not None or domain.modulus or domain.pattern or domain.anti_patterns \
             or domain.min_length or domain.max_length:
         return None
-    ref = dict(zip(key.columns, key.ref_columns))[column]
+    ref = dict(zip(key.columns, key.ref_columns, strict=True))[column]
     allowed = {str(v) for v in domain.choices} if domain.choices is not None else None
     excluded = {str(v) for v in domain.excluded}
 

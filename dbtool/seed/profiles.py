@@ -165,8 +165,8 @@ def parse_profiles(table: dict[str, object], origin: str, directory: str | None 
         for t, count in (body.get("tables") or {}).items():
             if isinstance(count, int) and not isinstance(count, bool) and count >= 0:
                 tables[t] = count
-            elif isinstance(count, str) and PER_PARENT.fullmatch(count):
-                n, parent = PER_PARENT.fullmatch(count).groups()  # type: ignore[union-attr]
+            elif isinstance(count, str) and (per_parent := PER_PARENT.fullmatch(count)):
+                n, parent = per_parent.groups()
                 tables[t] = (int(n), parent)
             else:
                 raise ValueError(f"{where}.tables.{t} = {count!r} must be a row count or \"N per PARENT_TABLE\"")

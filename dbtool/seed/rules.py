@@ -173,17 +173,17 @@ def column_text(table: str, rule: Rule, seed: int, rows: np.ndarray) -> list[str
         planned = {key: part for key, part in rule.parts}
         columns = {key: column_text(table, part, seed, rows) for key, part in planned.items()}
         documents = []
-        for k, (v, r) in enumerate(zip(values.tolist(), rows.tolist())):
+        for k, (v, r) in enumerate(zip(values.tolist(), rows.tolist(), strict=True)):
             # A key a generated column computes from holds that column's planned value (its CHECKs hold);
             # other keys that columns or CHECKs read hold the row number as text.
-            fields = {key: (None if columns[key][k] == NULL else columns[key][k]) if key in columns else str(r + 1)
-                      for key in rule.labels}
+            fields: dict[str, object] = {key: (None if columns[key][k] == NULL else columns[key][k]) if key in columns else str(r + 1)
+                                        for key in rule.labels}
             fields[rule.column] = int(v)
             documents.append(json.dumps(json_value(fields, rule.domain.json_type or "object")))
         return copy_escaped(documents)
     if kind == "bytea":
         bits = draws(seed, rows, table, rule.column)
-        return [f"\\\\x{int(b):08x}{int(r):08x}" for b, r in zip(bits.tolist(), rows.tolist())]
+        return [f"\\\\x{int(b):08x}{int(r):08x}" for b, r in zip(bits.tolist(), rows.tolist(), strict=True)]
     if kind == "inet":
         n = rows if rule.unique else draws(seed, rows, table, rule.column) % np.uint64(1 << 24)
         return [f"10.{v >> 16 & 255}.{v >> 8 & 255}.{v & 255}" for v in np.asarray(n, dtype=np.int64).tolist()]
@@ -193,9 +193,9 @@ def column_text(table: str, rule: Rule, seed: int, rows: np.ndarray) -> list[str
         sizes = draws(seed, rows, table, rule.column, "size") % np.uint64(3) + np.uint64(1)
         values = draws(seed, rows, table, rule.column) % np.uint64(100)
         if rule.element == "integer":
-            return ["{" + ",".join(str((int(v) + k * 7) % 100) for k in range(int(s))) + "}" for v, s in zip(values.tolist(), sizes.tolist())]
+            return ["{" + ",".join(str((int(v) + k * 7) % 100) for k in range(int(s))) + "}" for v, s in zip(values.tolist(), sizes.tolist(), strict=True)]
         return ["{" + ",".join(words.WORDS[(int(v) + k) % len(words.WORDS)] for k in range(int(s))) + "}"
-                for v, s in zip(values.tolist(), sizes.tolist())]
+                for v, s in zip(values.tolist(), sizes.tolist(), strict=True)]
     raise ValueError(f"no generator for rule kind {kind}")
 
 
@@ -273,90 +273,90 @@ def _looks_like(seed: int, table: str, rule: Rule, rows: np.ndarray) -> list[str
     if kind == "email":
         domain = _pick(words.DOMAINS, seed, rows, table, column, "domain")
         tag = [str(n) for n in numbers]  # emails are unique in practice, so always numbered
-        values = [f"{f.lower()}.{g.lower()}{t}@{dm}" for f, g, t, dm in zip(first, last, tag, domain)]
+        values = [f"{f.lower()}.{g.lower()}{t}@{dm}" for f, g, t, dm in zip(first, last, tag, domain, strict=True)]
     elif kind == "product_name":
         adjective = _pick(words.PRODUCT_ADJECTIVES, seed, rows, table, column, "adjective")
         material = _pick(words.PRODUCT_MATERIALS, seed, rows, table, column, "material")
         noun = _pick(words.PRODUCT_NOUNS, seed, rows, table, column, "noun")
-        values = [f"{a} {m} {n}" + (f" {s}" if s else "") for a, m, n, s in zip(adjective, material, noun, suffix)]
+        values = [f"{a} {m} {n}" + (f" {s}" if s else "") for a, m, n, s in zip(adjective, material, noun, suffix, strict=True)]
     elif kind == "company_name":
         word = _pick(words.COMPANY_WORDS, seed, rows, table, column, "word")
         trade = _pick(words.COMPANY_TRADES, seed, rows, table, column, "trade")
         legal = _pick(words.COMPANY_SUFFIXES, seed, rows, table, column, "legal")
-        values = [f"{w} {t} {g}" + (f" {s}" if s else "") for w, t, g, s in zip(word, trade, legal, suffix)]
+        values = [f"{w} {t} {g}" + (f" {s}" if s else "") for w, t, g, s in zip(word, trade, legal, suffix, strict=True)]
     elif kind == "category_name":
         qualifier = _pick(words.CATEGORY_QUALIFIERS, seed, rows, table, column, "qualifier")
         category = _pick(words.CATEGORY_NAMES, seed, rows, table, column, "category")
         plain = draws(seed, rows, table, column, "plain") % np.uint64(2) == 0
-        values = [(c if p else f"{q} {c}") + (f" {s}" if s else "") for q, c, p, s in zip(qualifier, category, plain.tolist(), suffix)]
+        values = [(c if p else f"{q} {c}") + (f" {s}" if s else "") for q, c, p, s in zip(qualifier, category, plain.tolist(), suffix, strict=True)]
     elif kind == "title":
         adjective = _pick(words.TITLE_ADJECTIVES, seed, rows, table, column, "adjective")
         noun = _pick(words.TITLE_NOUNS, seed, rows, table, column, "noun")
-        values = [f"{a} {n}" + (f" {s}" if s else "") for a, n, s in zip(adjective, noun, suffix)]
+        values = [f"{a} {n}" + (f" {s}" if s else "") for a, n, s in zip(adjective, noun, suffix, strict=True)]
     elif kind == "description":
         opener = _pick(words.DESCRIPTION_OPENERS, seed, rows, table, column, "opener")
         detail = _pick(words.DESCRIPTION_DETAILS, seed, rows, table, column, "detail")
-        values = [f"{o}, {d}." + (f" {s}" if s else "") for o, d, s in zip(opener, detail, suffix)]
+        values = [f"{o}, {d}." + (f" {s}" if s else "") for o, d, s in zip(opener, detail, suffix, strict=True)]
     elif kind == "sku":
         prefix = _pick(words.SKU_PREFIXES, seed, rows, table, column, "prefix")
         if rule.unique:  # a bijection of the first 100,000 rows, then the row number itself (7 digits: no overlap)
             number = permute(np.minimum(rows, SKU_SPAN - 1), SKU_SPAN, key32(table, column))
             values = [f"{p}-{int(m):05d}" if n < SKU_SPAN else f"{p}-{n:07d}"
-                      for p, m, n in zip(prefix, np.asarray(number).tolist(), numbers)]
+                      for p, m, n in zip(prefix, np.asarray(number).tolist(), numbers, strict=True)]
         else:
-            values = [f"{p}-{int(b) % SKU_SPAN:05d}" for p, b in zip(prefix, draws(seed, rows, table, column).tolist())]
+            values = [f"{p}-{int(b) % SKU_SPAN:05d}" for p, b in zip(prefix, draws(seed, rows, table, column).tolist(), strict=True)]
     elif kind == "first_name":
-        values = [f + (f" {s}" if s else "") for f, s in zip(first, suffix)]
+        values = [f + (f" {s}" if s else "") for f, s in zip(first, suffix, strict=True)]
     elif kind == "last_name":
-        values = [g + (f" {s}" if s else "") for g, s in zip(last, suffix)]
+        values = [g + (f" {s}" if s else "") for g, s in zip(last, suffix, strict=True)]
     elif kind == "name":
-        values = [f"{f} {g}" + (f" {s}" if s else "") for f, g, s in zip(first, last, suffix)]
+        values = [f"{f} {g}" + (f" {s}" if s else "") for f, g, s in zip(first, last, suffix, strict=True)]
     elif kind == "username":
-        values = [f"{f.lower()}_{g.lower()}{n}" for f, g, n in zip(first, last, numbers)]
+        values = [f"{f.lower()}_{g.lower()}{n}" for f, g, n in zip(first, last, numbers, strict=True)]
     elif kind == "phone":
         bits = draws(seed, rows, table, column)
-        values = [f"+1-555-{int(b) % 1000:03d}-{n % 10000:04d}" for b, n in zip(bits.tolist(), numbers)]
+        values = [f"+1-555-{int(b) % 1000:03d}-{n % 10000:04d}" for b, n in zip(bits.tolist(), numbers, strict=True)]
     elif kind == "url":
-        values = [f"https://{w}.example.test/{n}" for w, n in zip(_pick(words.WORDS, seed, rows, table, column), numbers)]
+        values = [f"https://{w}.example.test/{n}" for w, n in zip(_pick(words.WORDS, seed, rows, table, column), numbers, strict=True)]
     elif kind == "city":
-        values = [c + (f" {s}" if s else "") for c, s in zip(_pick(words.CITIES, seed, rows, table, column), suffix)]
+        values = [c + (f" {s}" if s else "") for c, s in zip(_pick(words.CITIES, seed, rows, table, column), suffix, strict=True)]
     elif kind == "country":
         listed = words.COUNTRIES if (rule.length is not None and rule.length <= 3) or "code" in column.lower() \
             else words.COUNTRY_NAMES
-        values = [c + s for c, s in zip(_pick(listed, seed, rows, table, column), suffix)]
+        values = [c + s for c, s in zip(_pick(listed, seed, rows, table, column), suffix, strict=True)]
     elif kind == "street":
         bits = draws(seed, rows, table, column, "number")
         values = [f"{int(b) % 200 + 1} {s}" + (f" #{x}" if x else "")
-                  for b, s, x in zip(bits.tolist(), _pick(words.STREETS, seed, rows, table, column), suffix)]
+                  for b, s, x in zip(bits.tolist(), _pick(words.STREETS, seed, rows, table, column), suffix, strict=True)]
     elif kind == "postal_code":
-        values = [f"{n:05d}" if rule.unique else f"{int(b) % 100000:05d}" for n, b in zip(numbers, draws(seed, rows, table, column).tolist())]
+        values = [f"{n:05d}" if rule.unique else f"{int(b) % 100000:05d}" for n, b in zip(numbers, draws(seed, rows, table, column).tolist(), strict=True)]
     elif kind == "currency":
-        values = [c + s for c, s in zip(_pick(words.CURRENCIES, seed, rows, table, column), suffix)]
+        values = [c + s for c, s in zip(_pick(words.CURRENCIES, seed, rows, table, column), suffix, strict=True)]
     elif kind == "status":
-        values = [c + s for c, s in zip(_pick(words.STATUSES, seed, rows, table, column), suffix)]
+        values = [c + s for c, s in zip(_pick(words.STATUSES, seed, rows, table, column), suffix, strict=True)]
     elif kind == "color":
-        values = [c + s for c, s in zip(_pick(words.COLORS, seed, rows, table, column), suffix)]
+        values = [c + s for c, s in zip(_pick(words.COLORS, seed, rows, table, column), suffix, strict=True)]
     elif kind == "code":
         stem = [w.upper() for w in _pick(words.WORDS, seed, rows, table, column, "stem")]
         values = [f"{w}{_base36(n).upper().rjust(3, '0')}" if rule.unique else f"{w}{int(b) % 100:02d}"
-                  for w, n, b in zip(stem, numbers, draws(seed, rows, table, column).tolist())]
+                  for w, n, b in zip(stem, numbers, draws(seed, rows, table, column).tolist(), strict=True)]
     elif kind == "secret":
         bits = draws(seed, rows, table, column)
-        values = [f"dev-only-{int(b):08x}{s}" for b, s in zip(bits.tolist(), suffix)]
+        values = [f"dev-only-{int(b):08x}{s}" for b, s in zip(bits.tolist(), suffix, strict=True)]
     else:
         one = _pick(words.WORDS, seed, rows, table, column, "w1")
         two = _pick(words.WORDS, seed, rows, table, column, "w2")
         if kind == "slug":
-            values = [f"{a}-{b}" + (f"-{s}" if s else "") for a, b, s in zip(one, two, suffix)]
+            values = [f"{a}-{b}" + (f"-{s}" if s else "") for a, b, s in zip(one, two, suffix, strict=True)]
         elif kind == "title":
-            values = [f"{a.title()} {b}" + (f" {s}" if s else "") for a, b, s in zip(one, two, suffix)]
+            values = [f"{a.title()} {b}" + (f" {s}" if s else "") for a, b, s in zip(one, two, suffix, strict=True)]
         elif kind == "sentence":
             three = _pick(words.WORDS, seed, rows, table, column, "w3")
-            values = [f"{a.title()} {b} {c}." + (f" {s}" if s else "") for a, b, c, s in zip(one, two, three, suffix)]
+            values = [f"{a.title()} {b} {c}." + (f" {s}" if s else "") for a, b, c, s in zip(one, two, three, suffix, strict=True)]
         else:
-            values = [f"{a} {b}" + (f" {s}" if s else "") for a, b, s in zip(one, two, suffix)]
+            values = [f"{a} {b}" + (f" {s}" if s else "") for a, b, s in zip(one, two, suffix, strict=True)]
     if rule.unique and rule.length is not None:
         # A short column cannot hold a name and a number: keep what makes each row different.
         values = [v if len(v) <= rule.length else _base36(n)[-rule.length:].rjust(min(rule.length, 4), "0")
-                  for v, n in zip(values, numbers)]
+                  for v, n in zip(values, numbers, strict=True)]
     return values

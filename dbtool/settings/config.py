@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from dbtool.errors import ConfigError
 from dbtool.settings.options import ADVISORY_LOCK_KEY, STRATEGIES, default
@@ -62,7 +63,7 @@ class Settings:
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     # The Alembic project this run migrates: found once, relative to the working directory, when the
     # Settings are built (None asks for that), and carried along by dataclasses.replace.
-    project: Project = field(default=None, compare=False, repr=False)  # type: ignore[assignment]
+    project: Project = field(default=None, compare=False, repr=False)  # type: ignore[assignment]  # None only until __post_init__ finds the project
 
     def __post_init__(self) -> None:
         if self.project is None:
@@ -77,8 +78,8 @@ class Settings:
         unknown = set(options) - known
         if unknown:
             raise ConfigError(f"unknown setting(s) {', '.join(sorted(unknown))}; known: {', '.join(sorted(known))}")
-        values = {k: v for k, v in options.items() if v is not None}
-        settings = cls(**values)  # type: ignore[arg-type]
+        values: dict[str, Any] = {k: v for k, v in options.items() if v is not None}  # raw: validate() checks them
+        settings = cls(**values)
         settings.validate()
         if settings.database_url is not None:
             settings = replace(settings, database_url=connection_url(settings.database_url))

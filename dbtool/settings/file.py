@@ -61,7 +61,7 @@ def parse_settings(table: dict[str, Any], origin: str) -> dict[str, Any]:
             raise ConfigError(f"{origin}: {key} = {value!r} must be {wanted}")
         if key in CHOICES and value not in CHOICES[key]:
             raise ConfigError(f"{origin}: {key} = {value!r} must be one of {', '.join(CHOICES[key])}")
-        values[name] = float(value) if float in types else value
+        values[name] = float(value) if float in types and isinstance(value, int | float) else value  # (int, float): passed above
     return values
 
 
@@ -150,7 +150,7 @@ def init_settings(directory: Path, alembic_config: str | None) -> Path:
     existing = read_settings_file(directory)
     if existing.path is not None:
         raise ConfigError(f"{existing.path} already holds dbtool settings; edit it (see `dbtool config`)")
-    values = {"alembic-config": alembic_config} if alembic_config else {}
+    values: dict[str, object] = {"alembic-config": alembic_config} if alembic_config else {}
     values.update(INIT_DEFAULTS)
     body = "".join(f"{key} = {_toml_value(value)}\n" for key, value in values.items())
     pyproject = directory / PYPROJECT_TOML

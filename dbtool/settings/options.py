@@ -9,6 +9,7 @@ the settings reference (docs/reference/settings.md) lists the same file keys. Im
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,10 +35,10 @@ class Option:
     choices: tuple[str, ...] = ()  # checked by Settings and the settings file, with dbtool's own messages
     init: bool = False  # `dbtool init` writes it with its default
     variants: Mapping[str, str] = field(default_factory=dict)  # other help texts, for commands that use it otherwise
-    plugin: tuple[str, str] = ()  # the pytest plugin's help of --dbtool-<file key> and of ini value dbtool_<name>
+    plugin: tuple[str, ...] = ()  # () or the pytest plugin's help of --dbtool-<file key> and of ini value dbtool_<name>
 
     @property
-    def file_types(self) -> tuple[type, ...]:
+    def file_types(self) -> tuple[builtins.type, ...]:  # builtins.: in this class `type` is the field
         """The TOML value types a settings file may give (an integer where a number is wanted)."""
         return (int, float) if self.type is float else (self.type,)
 

@@ -325,7 +325,7 @@ def _exists(conn: psycopg.Connection[Any], name: str, template: bool = False) ->
 def template_lock(conn: psycopg.Connection[Any], timeout: float) -> Iterator[None]:
     """Hold the template lock on `conn` (a session advisory lock on the maintenance database)."""
     started = time.monotonic()
-    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (TEMPLATE_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]
+    while not conn.execute("SELECT pg_try_advisory_lock(%s)", (TEMPLATE_LOCK_KEY,)).fetchone()[0]:  # type: ignore[index]  # SELECT without FROM: one row
         waited = time.monotonic() - started
         if waited >= timeout:
             holders = "; ".join(map(str, lock_holders(conn, TEMPLATE_LOCK_KEY))) or "a session that just ended"
