@@ -378,7 +378,24 @@ def render_hook_api() -> str:
     return "\n".join(rows)
 
 
+def render_layout() -> str:
+    """One row per module: its folder (a layer), its name, what it owns (the docstring's first sentence)."""
+    rows = ["| Module | Lines | What it owns |", "| --- | ---: | --- |"]
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if "__pycache__" in path.parts or path.name == "__main__.py":
+            continue
+        text = path.read_text(encoding="utf-8")
+        doc = ast.get_docstring(ast.parse(text)) or ""
+        first = " ".join(doc.split("\n\n")[0].split())
+        owns = first.split(". ")[0].rstrip(".")
+        if not owns:
+            raise LookupError(f"{path.relative_to(ROOT)} has no docstring saying what it owns")
+        rows.append(f"| `{path.relative_to(ROOT)}` | {len(text.splitlines())} | {_cell(owns)} |")
+    return "\n".join(rows)
+
+
 NAMES: dict[str, Callable[[], str]] = {
+    "layout": render_layout,
     "commands": render_commands,
     "settings-keys": render_settings_keys,
     "profile-keys": render_profile_keys,
