@@ -28,8 +28,8 @@ sys.path.insert(0, str(REPO))
 
 from contextlib import ExitStack  # noqa: E402
 
-from dbtool.settings.project import EXAMPLE_DIR  # noqa: E402
 from dbtool.servers.lookup import find_server  # noqa: E402
+from dbtool.settings.project import EXAMPLE_DIR  # noqa: E402
 
 TABLES = 60
 

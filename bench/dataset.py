@@ -22,14 +22,13 @@ from typing import Any
 
 import psycopg
 
-from dbtool.db import catalog
-from dbtool.db import meta
+from dbtool.db import catalog, meta
+from dbtool.db.objects import BOOKKEEPING_TABLES, table_of
 from dbtool.migrate import upgrade as migrate
-from dbtool.settings.config import Settings
 from dbtool.run.reset import plan_tables
-from dbtool.db.objects import BOOKKEEPING_TABLES
 from dbtool.seed.evaluate import chunk_text
 from dbtool.seed.plan import Plan, TablePlan
+from dbtool.settings.config import Settings
 
 CHUNK_ROWS = 10_000  # rows per generated chunk (the data does not depend on it)
 _UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r", "b": "\b", "f": "\f", "v": "\v"}
@@ -57,7 +56,7 @@ def plan_schema(conn: psycopg.Connection[Any], run: Settings, schema: str) -> Pl
     """Plan the tables migrated into `schema` (as they are now: truncate what dbtool generates first)."""
     recorded = meta.read_history(conn, schema)
     version_table = recorded.version_table if recorded else None
-    tables = catalog.read(conn, schema, [*BOOKKEEPING_TABLES, migrate.table_of(version_table, schema)])
+    tables = catalog.read(conn, schema, [*BOOKKEEPING_TABLES, table_of(version_table, schema)])
     if not tables:
         raise SystemExit(f"schema {schema} holds no tables; run `dbtool migrate` first")
     return Planned(*_ordered(plan_tables(run, tables), tables, schema))
@@ -75,7 +74,7 @@ def plan_scratch(database_url: str, run: Settings) -> Planned:
             conn.execute(f'CREATE SCHEMA "{scratch}"')
             conn.execute("SELECT set_config('search_path', %s, true)", (f'"{scratch}"',))
             upgraded = migrate.migrate(conn, run.project, scratch, "heads")
-            tables = catalog.read(conn, scratch, [*BOOKKEEPING_TABLES, migrate.table_of(upgraded.version_table, scratch)])
+            tables = catalog.read(conn, scratch, [*BOOKKEEPING_TABLES, table_of(upgraded.version_table, scratch)])
     finally:
         alembic_log.setLevel(previous)
     return Planned(*_ordered(plan_tables(run, tables), tables, scratch))

@@ -18,9 +18,8 @@ import time
 START = time.perf_counter()
 
 import psycopg  # noqa: E402 - imports are part of what is timed
-from psycopg import sql  # noqa: E402
-
 from dataset import plan_schema, settings, table_rows  # noqa: E402
+from psycopg import sql  # noqa: E402
 
 
 def insert_all(conn: psycopg.Connection, schema: str, seed: int, profile_name: str, scale: int) -> dict[str, int]:  # type: ignore[type-arg]

@@ -32,8 +32,8 @@ from pathlib import Path
 
 import psycopg
 
-from dbtool.settings.config import Settings
 from dbtool.servers.lookup import embedded_server
+from dbtool.settings.config import Settings
 from dbtool.testdb.template import (
     STRATEGIES,
     admin_connection,

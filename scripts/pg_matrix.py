@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import threading
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 import warnings

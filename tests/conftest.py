@@ -15,8 +15,8 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterator
-from typing import Any
 from contextlib import ExitStack, nullcontext
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg

@@ -52,8 +52,8 @@ from dbtool.cli.run import (
     _urls,
     _with_file,
 )
-from dbtool.settings.config import Settings
 from dbtool.errors import ConfigError
+from dbtool.settings.config import Settings
 from dbtool.settings.options import FILE_OPTIONS
 
 

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import typer
 
+from dbtool.errors import ConfigError, DbtoolError, Terminated
 from dbtool.settings.config import (
     Settings,
 )
-from dbtool.errors import ConfigError, DbtoolError, Terminated
 
 T = TypeVar("T")
 

@@ -17,10 +17,10 @@ from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from dbtool import redact
+from dbtool.errors import ConfigError, DbtoolError, UnreachableError
 from dbtool.settings.config import Settings, mask_url
 from dbtool.settings.urls import mask_secrets
 from dbtool.settings.urls import password as url_password
-from dbtool.errors import ConfigError, DbtoolError, UnreachableError
 
 logger = logging.getLogger(__name__)
 

@@ -31,10 +31,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbtool.migrate.commit_guard import Guard, refused_commit
+from dbtool.db.objects import version_table_name
 from dbtool.errors import ConfigError, MigrationError, TransactionEndedError
+from dbtool.migrate.commit_guard import Guard, refused_commit
 from dbtool.settings.project import EXAMPLE_DIR, Project
-from dbtool.db.objects import VERSION_TABLE, table_of, version_table_name  # noqa: F401 - callers use migrate.X
 
 logger = logging.getLogger(__name__)
 
@@ -325,8 +325,8 @@ def migrate(
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.pool import NullPool
 
-    from dbtool.migrate.in_transaction import TransactionControl
     from dbtool.migrate.dialect import SHARED, Lending, TransactionEnded, driver_connection
+    from dbtool.migrate.in_transaction import TransactionControl
 
     registry.register("postgresql.dbtool", "dbtool.migrate.dialect", "SharedConnectionDialect")
     target = resolve_revision(project, revision)

@@ -17,12 +17,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from dbtool.migrate import upgrade as migrate
-from dbtool.settings.config import Settings
-from dbtool.errors import Terminated
 from dbtool.db.pool import CONNECTION_OBSERVER
+from dbtool.errors import Terminated
+from dbtool.migrate import upgrade as migrate
 from dbtool.report import Reporter, TargetReporter
 from dbtool.seed import shared
+from dbtool.settings.config import Settings
 
 
 class Result(Protocol):

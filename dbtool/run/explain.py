@@ -22,14 +22,14 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from dbtool.db import catalog
-from dbtool.migrate import upgrade as migrate
-from dbtool.settings.config import Settings
-from dbtool.errors import DbtoolError
+from dbtool.db.objects import BOOKKEEPING_TABLES, table_of
 from dbtool.db.pool import application_name, open_pool
-from dbtool.db.objects import BOOKKEEPING_TABLES
+from dbtool.errors import DbtoolError
+from dbtool.migrate import upgrade as migrate
+from dbtool.run.steps import plan_tables
 from dbtool.seed import plan
 from dbtool.seed.evaluate import rows_made
-from dbtool.run.steps import plan_tables
+from dbtool.settings.config import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ def _migrated_tables(conn: psycopg.Connection[Any], settings: Settings, schema: 
         conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {0}; SELECT set_config('search_path', {1}, true)").format(
             sql.Identifier(schema), sql.Literal(sql.Identifier(schema).as_string(conn))))
         upgraded = migrate.migrate(conn, settings.project, schema, "heads")
-        return catalog.read(conn, schema, [*BOOKKEEPING_TABLES, migrate.table_of(upgraded.version_table, schema)])
+        return catalog.read(conn, schema, [*BOOKKEEPING_TABLES, table_of(upgraded.version_table, schema)])
 
 
 def _in_scratch_schema(conn: psycopg.Connection[Any], settings: Settings) -> list[catalog.Table]:

@@ -24,12 +24,12 @@ from typing import Any
 import psycopg
 
 from dbtool.db import classify
-from dbtool.migrate import upgrade as migrate
-from dbtool.settings.config import Settings
 from dbtool.errors import EXIT_FAILED, ConfigError, DbtoolError, InterruptedRun, NotStarted, Terminated
+from dbtool.migrate import upgrade as migrate
 from dbtool.report import Reporter
 from dbtool.run.context import Result, Run, Stop
 from dbtool.seed import shared
+from dbtool.settings.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from dbtool.run import reset
-from dbtool.run import status
-from dbtool.settings.config import Settings
 from dbtool.report import Reporter
+from dbtool.run import reset, status
 from dbtool.run.status import Document
+from dbtool.settings.config import Settings
 
 
 class RepairResult(Document):

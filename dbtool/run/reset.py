@@ -9,15 +9,12 @@ from typing import Any
 
 import psycopg
 
-from dbtool.db import digest
-from dbtool.db import meta
-from dbtool.migrate import upgrade as migrate
+from dbtool.db import digest, meta
 from dbtool.db import objects as schema
-from dbtool.run import steps
-from dbtool.run import swap
-from dbtool.settings.config import Settings
 from dbtool.errors import ConfigError, NotAtHeadError, RefusedError
+from dbtool.migrate import upgrade as migrate
 from dbtool.report import Reporter
+from dbtool.run import steps, swap
 from dbtool.run.context import Run
 from dbtool.run.session import locked_session, transaction
 from dbtool.run.steps import (  # noqa: F401 - the names importers of reset.py use
@@ -31,6 +28,7 @@ from dbtool.run.steps import (  # noqa: F401 - the names importers of reset.py u
     plan_tables,
     refused_rows,
 )
+from dbtool.settings.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -15,11 +15,11 @@ from psycopg import errors as pg_errors
 from psycopg import pq
 from psycopg_pool import ConnectionPool
 
-from dbtool.settings.config import Settings
-from dbtool.errors import CommitOutcomeUnknown, LockBusyError, LockLostError
 from dbtool.db.lock import Holder, advisory_lock, held_by
 from dbtool.db.pool import open_pool
+from dbtool.errors import CommitOutcomeUnknown, LockBusyError, LockLostError
 from dbtool.report import Reporter
+from dbtool.settings.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -10,15 +10,14 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from dbtool.db import digest
-from dbtool.db import meta
-from dbtool.migrate import upgrade as migrate
-from dbtool.settings.config import Settings
-from dbtool.errors import DbtoolError, MigrationError, UnreachableError, VerifyMismatchError
+from dbtool.db import digest, meta, objects
 from dbtool.db.lock import lock_holders
 from dbtool.db.pool import open_pool
-from dbtool.seed.profiles import GENERATOR_VERSION
+from dbtool.errors import DbtoolError, MigrationError, UnreachableError, VerifyMismatchError
+from dbtool.migrate import upgrade as migrate
 from dbtool.run.steps import plan_tables
+from dbtool.seed.profiles import GENERATOR_VERSION
+from dbtool.settings.config import Settings
 
 
 class Document(dict[str, Any]):
@@ -68,7 +67,7 @@ def status(settings: Settings) -> StatusResult:
 def _status(conn: psycopg.Connection, settings: Settings) -> StatusResult:
     history = meta.read_history(conn, settings.schema)
     version_table = history.version_table if history else None
-    current = migrate.current_heads(conn, version_table or migrate.version_table_name(settings.schema))
+    current = migrate.current_heads(conn, version_table or objects.version_table_name(settings.schema))
     head = _heads(settings)
     present = digest.data_tables(conn, settings.schema, version_table)
     return StatusResult({
@@ -221,7 +220,7 @@ def expected_digests(
     from dbtool.seed import load
 
     names = {t.name for t in made}
-    exclude = [*BOOKKEEPING_TABLES, migrate.table_of(history.version_table, settings.schema)]
+    exclude = [*BOOKKEEPING_TABLES, objects.table_of(history.version_table, settings.schema)]
     tables = catalog.read(conn, settings.schema, exclude, history.left_out_enum_values)
     tables = [replace(t, rows=0, existing={}) if t.name in names else t for t in tables]  # as the seed saw them
     as_seeded = replace(settings, profile=record["profile"], scale=record["scale"], seed=record["seed"])

@@ -15,13 +15,12 @@ from typing import Any, TypeVar
 
 import psycopg
 
-from dbtool.db import digest
-from dbtool.db import meta
-from dbtool.migrate import upgrade as migrate
+from dbtool.db import digest, meta
 from dbtool.db import objects as schema
-from dbtool.errors import ConfigError, RefusedError
-from dbtool.run.context import Run
 from dbtool.db.objects import BOOKKEEPING_TABLES
+from dbtool.errors import ConfigError, RefusedError
+from dbtool.migrate import upgrade as migrate
+from dbtool.run.context import Run
 from dbtool.seed.profiles import generic_rows
 
 logger = logging.getLogger(__name__)
@@ -149,7 +148,7 @@ def upgrade(conn: psycopg.Connection[Any], run: Run, revision: str, version_tabl
 
 def version_table_of(run: Run, recorded: str | None) -> str:
     """Alembic's version table: as dbtool_meta recorded it, else the default one in the managed schema."""
-    return recorded or f"{run.settings.schema}.{migrate.VERSION_TABLE}"
+    return recorded or f"{run.settings.schema}.{schema.VERSION_TABLE}"
 
 
 def preload_generator() -> None:
@@ -315,7 +314,7 @@ def plan_any_schema(
     empty is refused (exit 2), the notes shown first."""
     from dbtool.db import catalog
 
-    exclude = [*BOOKKEEPING_TABLES, migrate.table_of(version_table, in_schema)]
+    exclude = [*BOOKKEEPING_TABLES, schema.table_of(version_table, in_schema)]
     unusable = [f"{oid}:{label}" for oid, label in catalog.unusable_enum_values(conn)]
     tables = catalog.read(conn, in_schema, exclude, unusable)
     notes: list[tuple[str, dict[str, Any]]] = [

@@ -21,17 +21,16 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 
-from dbtool.db import digest
-from dbtool.db import meta
-from dbtool.migrate import upgrade as migrate
+from dbtool.db import digest, meta
 from dbtool.db import objects as schema
-from dbtool.run import steps
-from dbtool.settings.config import Settings
-from dbtool.errors import ConfigError, MigrationError, RefusedError
 from dbtool.db.lock import held_by
+from dbtool.errors import ConfigError, MigrationError, RefusedError
+from dbtool.migrate import upgrade as migrate
+from dbtool.run import steps
 from dbtool.run.context import Run
 from dbtool.run.session import Session, check_lock, transaction
 from dbtool.run.steps import RunResult
+from dbtool.settings.config import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from decimal import Decimal, InvalidOperation
 from itertools import product
 from typing import cast
 
-from dbtool.seed.model import Column, Table
 from dbtool.seed import checks
 from dbtool.seed.checks import Atom, Ref, Sum, Unsupported
+from dbtool.seed.model import Column, Table
 
 EPOCH_DATE = dt.date(2026, 1, 1)
 EPOCH = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)

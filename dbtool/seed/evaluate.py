@@ -16,9 +16,21 @@ import numpy as np
 from dbtool.errors import ConfigError
 from dbtool.seed import hooks
 from dbtool.seed.plan import Plan, Rule, TablePlan
+from dbtool.seed.rules import (
+    EPOCH_DAY,
+    EPOCH_SECOND,
+    NULL,
+    RAW_KINDS,
+    column_text,
+    copy_escaped,
+    derive,
+    draws,
+    formatted,
+    key32,
+    permute,
+    raw_values,
+)
 from dbtool.seed.shared import Chunk
-from dbtool.seed.rules import (EPOCH_DAY, EPOCH_SECOND, NULL, RAW_KINDS, column_text, copy_escaped, derive, draws,
-                               formatted, key32, permute, raw_values)
 
 TYPED = {"key": "integer", "integer": "integer", "decimal": "decimal", "date": "date", "timestamp": "timestamp",
          "boolean": "boolean"}

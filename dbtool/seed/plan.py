@@ -7,18 +7,18 @@ Tables the migrations filled keep exactly their rows; generated rows may referen
 
 from __future__ import annotations
 
-import re
 import hashlib
 import math
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from dbtool.seed.model import Column, Constraint, Table
 from dbtool.seed import checks
 from dbtool.seed.checks import Unsupported
 from dbtool.seed.domains import NUMERIC_KINDS, Domain, raw, scale_of, solve_checks
+from dbtool.seed.model import Column, Constraint, Table
 from dbtool.seed.profiles import ColumnOverride
 
 INTEGER_BOUNDS = {"int2": (-(2**15), 2**15 - 1), "int4": (-(2**31), 2**31 - 1), "int8": (-(2**63), 2**63 - 1)}

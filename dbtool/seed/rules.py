@@ -17,8 +17,8 @@ import numpy as np
 
 from dbtool.seed import patterns, words
 from dbtool.seed.domains import json_value
-from dbtool.seed.prng import mulberry32_array
 from dbtool.seed.plan import Rule
+from dbtool.seed.prng import mulberry32_array
 
 NULL = "\\N"  # COPY text's NULL
 RAW_KINDS = {"key", "integer", "decimal", "date", "timestamp", "time", "interval", "boolean"}

@@ -9,16 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from dbtool.errors import ConfigError
+from dbtool.seed.profiles import GENERIC_ROWS, MAX_SCALE, ProjectProfile
 from dbtool.settings.options import ADVISORY_LOCK_KEY, STRATEGIES, default
 from dbtool.settings.project import Project, find_project
-from dbtool.seed.profiles import GENERIC_ROWS, MAX_SCALE, ProjectProfile
 from dbtool.settings.urls import (  # noqa: F401  (re-exported: the URL helpers lived here before dbtool/settings/urls.py)
     URL_PARAMETER_CHOICES,
     URL_PARAMETER_CHOICES_ANY_CASE,
     URL_SCHEMES,
     Target,
-    conninfo,
     connection_url,
+    conninfo,
     is_url,
     libpq_form,
     mask_url,

@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from dbtool.settings.urls import conninfo, mask_url, parse_target
 from dbtool.errors import ConfigError
+from dbtool.settings.urls import conninfo, mask_url, parse_target
 
 # A name tags every log line and report row of its target: keep it to what shells, logs and
 # Kubernetes labels take without quoting.

@@ -30,11 +30,11 @@ from psycopg import errors as pg_errors
 from psycopg import sql
 
 import dbtool
+from dbtool.db.lock import lock_holders
+from dbtool.errors import ConfigError, LockBusyError
+from dbtool.report import Reporter
 from dbtool.settings import urls
 from dbtool.settings.config import Settings
-from dbtool.errors import ConfigError, LockBusyError
-from dbtool.db.lock import lock_holders
-from dbtool.report import Reporter
 
 logger = logging.getLogger(__name__)
 

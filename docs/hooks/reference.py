@@ -264,8 +264,8 @@ def render_commands() -> str:
 
 def render_settings_keys() -> str:
     """The settings file's keys: one row per option the file takes."""
-    from dbtool.settings.options import FILE_OPTIONS
     from dbtool.settings.file import SEED_DATA_KEYS
+    from dbtool.settings.options import FILE_OPTIONS
 
     rows = ["| key | flag | environment | type | default | choices | written by `dbtool init` |",
             "| --- | --- | --- | --- | --- | --- | --- |"]

@@ -14,8 +14,15 @@ from tests.fire import figures
 from tests.fire.runs import Run, end_processes, run, wait_until
 from tests.fire.size import FireSize
 from tests.fire.state import (
-    LOCK_FREE_BOUND, Fingerprint, connect, copying_generated_rows, fingerprint, seconds_until_backends_gone,
-    seconds_until_lock_free, wait_for_backend, which_state,
+    LOCK_FREE_BOUND,
+    Fingerprint,
+    connect,
+    copying_generated_rows,
+    fingerprint,
+    seconds_until_backends_gone,
+    seconds_until_lock_free,
+    wait_for_backend,
+    which_state,
 )
 
 pytestmark = pytest.mark.fire

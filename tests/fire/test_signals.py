@@ -17,8 +17,15 @@ from tests.fire import figures
 from tests.fire.runs import Run, end_processes
 from tests.fire.size import fire_size
 from tests.fire.state import (
-    LOCK_FREE_BOUND, SIGNAL_EXIT_BOUND, advisory_lock_holders, connect, copying_generated_rows, fingerprint,
-    seconds_until_backends_gone, seconds_until_lock_free, wait_for_backend,
+    LOCK_FREE_BOUND,
+    SIGNAL_EXIT_BOUND,
+    advisory_lock_holders,
+    connect,
+    copying_generated_rows,
+    fingerprint,
+    seconds_until_backends_gone,
+    seconds_until_lock_free,
+    wait_for_backend,
 )
 
 pytestmark = pytest.mark.fire

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-
 import pytest
 
 from tests.alembic_projects import SEED_PROJECTS

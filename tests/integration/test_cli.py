@@ -153,11 +153,11 @@ def test_log_format_json_emits_one_object_per_line(database_url: str) -> None:
 
 
 def test_two_concurrent_resets_serialize(database_url: str, conn: psycopg.Connection) -> None:
+    import os
     import subprocess
     import sys
 
     from tests.helpers import CLEAN_ENV
-    import os
 
     env = {k: v for k, v in os.environ.items() if k not in CLEAN_ENV}
     procs = [

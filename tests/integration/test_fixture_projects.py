@@ -10,12 +10,12 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import alembic
 import psycopg
 import pytest
 from alembic.script import ScriptDirectory
 from psycopg import sql
 
-import alembic
 from tests import schema_dump as schema_dump_module
 from tests.alembic_projects import MIGRATABLE, PROJECTS, assert_features
 from tests.schema_dump import plain_alembic, plain_alembic_downgrade, plain_alembic_upgrade, schema_dump

@@ -8,11 +8,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbtool.settings.project import EXAMPLE_DIR
-from dbtool.settings.config import Settings
 from dbtool.errors import MigrationError
 from dbtool.report import Reporter
 from dbtool.run.reset import reset_database
+from dbtool.settings.config import Settings
+from dbtool.settings.project import EXAMPLE_DIR
 from tests.helpers import advisory_locks, counts, dbtool, invariant_violations, last_digest
 
 # The end-to-end reset (extensions, NOTIFY after commit, rollback): on every major (pg_matrix).

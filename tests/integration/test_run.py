@@ -5,14 +5,14 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from dbtool.run import status
-from dbtool.settings.config import Settings
 from dbtool.errors import VerifyMismatchError
 from dbtool.report import Reporter
+from dbtool.run import status
+from dbtool.run.context import Run, Stop
 from dbtool.run.repair import repair_database
 from dbtool.run.reset import reset_database
-from dbtool.run.context import Run, Stop
 from dbtool.seed import shared
+from dbtool.settings.config import Settings
 
 
 def test_a_bound_run_shares_its_chunks_and_registers_its_connections(database_url: str) -> None:

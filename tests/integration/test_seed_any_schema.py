@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from tests.alembic_projects import DBTOOL_TABLES, SEEDABLE, SEED_PROJECTS
+from tests.alembic_projects import DBTOOL_TABLES, SEED_PROJECTS, SEEDABLE
 from tests.helpers import dbtool_process
 from tests.schema_dump import plain_alembic_upgrade, schema_dump
 from tests.table_contents import (

@@ -10,14 +10,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from dbtool.db import catalog
-from dbtool.db import digest
+from dbtool.db import catalog, digest
 from dbtool.db import objects as schema
-from dbtool.settings.config import Settings
-from dbtool.run.reset import plan_tables
 from dbtool.db.objects import BOOKKEEPING_TABLES
+from dbtool.run.reset import plan_tables
 from dbtool.seed import load
 from dbtool.seed.profiles import GENERIC_ROWS
+from dbtool.settings.config import Settings
 from tests.helpers import EXAMPLE_TABLES as TABLES
 from tests.helpers import dbtool, example_rows, invariant_violations, last_digest
 

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import psycopg
-from typer.testing import CliRunner
-
 import pytest
+from typer.testing import CliRunner
 
 from dbtool.cli import app
 from tests.conftest import _with_database

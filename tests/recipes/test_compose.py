@@ -14,7 +14,17 @@ import psycopg
 import pytest
 
 from tests.helpers import counts, example_rows
-from tests.recipes.manifest import COMPOSE, DOCKERFILE, ROOT, dbtool_argv, dockerfile_entrypoint, json_lines, load, run, with_password
+from tests.recipes.manifest import (
+    COMPOSE,
+    DOCKERFILE,
+    ROOT,
+    dbtool_argv,
+    dockerfile_entrypoint,
+    json_lines,
+    load,
+    run,
+    with_password,
+)
 
 
 @pytest.fixture(scope="module")

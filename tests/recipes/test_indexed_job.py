@@ -14,7 +14,7 @@ import yaml
 
 from dbtool.settings.config import ADVISORY_LOCK_KEY
 from dbtool.settings.targets import parse_targets
-from tests.recipes.manifest import INDEXED_JOB, dockerfile_entrypoint, dbtool_argv, json_lines, run
+from tests.recipes.manifest import INDEXED_JOB, dbtool_argv, dockerfile_entrypoint, json_lines, run
 
 TEST_PASSWORD = "Fleet-Recipe-S3cret"  # the test servers trust local connections: never checked, never to be shown
 DEPENDENT = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)")

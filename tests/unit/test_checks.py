@@ -6,10 +6,10 @@ import re
 
 import pytest
 
-from dbtool.seed.model import Column, Constraint, Table
 from dbtool.seed import domains, patterns
 from dbtool.seed.checks import Atom, Ref, Sum, Unsupported, alternatives, parse
 from dbtool.seed.domains import solve_checks
+from dbtool.seed.model import Column, Constraint, Table
 
 
 def test_in_lists_and_any_arrays_become_one_in_atom() -> None:

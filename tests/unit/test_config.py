@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from dbtool.settings.config import ADVISORY_LOCK_KEY, Settings, mask_url, parse_target
 from dbtool.errors import ConfigError
+from dbtool.settings.config import ADVISORY_LOCK_KEY, Settings, mask_url, parse_target
 
 URL = "postgresql://app:s3cret@db.example:6543/uat"
 

@@ -10,8 +10,8 @@ import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from dbtool import redact
-from dbtool.settings.config import Settings, mask_url, parse_target
 from dbtool.errors import ConfigError
+from dbtool.settings.config import Settings, mask_url, parse_target
 
 SECRET = "Mask-S3cret"
 

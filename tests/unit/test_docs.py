@@ -24,9 +24,9 @@ import pytest
 import yaml
 
 from dbtool.errors import ConfigError
-from dbtool.settings.options import FILE_OPTIONS, OPTIONS
 from dbtool.seed.profiles import OVERRIDE_KEYS, PROFILE_KEYS
 from dbtool.settings.file import SEED_DATA_KEYS, parse_settings
+from dbtool.settings.options import FILE_OPTIONS, OPTIONS
 from tests.recipes.manifest import RECIPE_FILES
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,8 +9,8 @@ import importlib.util
 
 import numpy as np
 
-from dbtool.settings.project import EXAMPLE_DIR
 from dbtool.seed.evaluate import hook_text
+from dbtool.settings.project import EXAMPLE_DIR
 
 DOCUMENTED_DEV_PASSWORD = "groom-dev-only"  # docs/explanation/seed-data.md, "Dev logins"
 DOCUMENTED_ITERATIONS = 10_000

@@ -12,11 +12,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from dbtool.migrate import upgrade as migrate
-from dbtool.settings.config import Settings
 from dbtool.db.pool import open_pool
-from dbtool.settings.project import Project
+from dbtool.migrate import upgrade as migrate
 from dbtool.report import Reporter
+from dbtool.settings.config import Settings
+from dbtool.settings.project import Project
 
 GENERIC = Path(__file__).resolve().parents[1] / "projects" / "generic"
 # How env.py files call it: the template's guard, an unguarded call, through the module.

@@ -13,8 +13,8 @@ import typer
 from typer.testing import CliRunner
 
 from dbtool.cli import app
-from dbtool.settings.options import FILE_OPTIONS, OPTIONS
 from dbtool.settings.file import CHOICES, FILE_KEYS, INIT_DEFAULTS, parse_settings
+from dbtool.settings.options import FILE_OPTIONS, OPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT = ROOT / "tests" / "projects" / "pyproject" / "alembic.ini"

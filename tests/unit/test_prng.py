@@ -1,10 +1,9 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import numpy as np
 
 from dbtool.seed.prng import MASK32, MULBERRY32_INCREMENT, Mulberry32, mulberry32, mulberry32_array
 

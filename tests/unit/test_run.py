@@ -8,16 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from dbtool.migrate import upgrade as migrate
-from dbtool.settings.config import Settings
-from dbtool.errors import Terminated
 from dbtool.db.pool import CONNECTION_OBSERVER
+from dbtool.errors import Terminated
+from dbtool.migrate import upgrade as migrate
 from dbtool.report import Reporter, TargetReporter
-from dbtool.run.repair import RepairResult
 from dbtool.run.context import Run, Stop
-from dbtool.seed import shared
+from dbtool.run.repair import RepairResult
 from dbtool.run.status import StatusResult, VerifyResult
 from dbtool.run.steps import RunResult
+from dbtool.seed import shared
+from dbtool.settings.config import Settings
 
 DBTOOL = Path(__file__).resolve().parents[2] / "dbtool"
 

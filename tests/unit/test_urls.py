@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
-from dbtool.settings import urls
 from dbtool.errors import ConfigError
+from dbtool.settings import urls
 
 ACCEPTED = {  # input -> how it is shown (never with the password)
     "postgresql://app:pw%40x@db:5433/app": "app@db:5433/app",
