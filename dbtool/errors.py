@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 # Exit codes are part of the interface: CronJobs and CI branch on them.
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -13,23 +11,6 @@ EXIT_UNREACHABLE = 69  # EX_UNAVAILABLE
 EXIT_LOCK_BUSY = 75  # EX_TEMPFAIL: try again later
 EXIT_SIGINT = 130
 EXIT_SIGTERM = 143
-
-
-# A server error quotes the row it failed on: the COPY context's data line, a CHECK's failing row. One such
-# row can be kilobytes; a one-line error shows its first characters only.
-MAX_QUOTED_ROW = 200
-_QUOTED_ROW = re.compile(r'(COPY (?:"[^"]*"|[^,\s]+), line \d+(?:, column [^:]*?)?: |Failing row contains )')
-
-
-def server_text(exc: BaseException) -> str:
-    """`exc` (a server's error, usually) as one line, any row it quotes cut to MAX_QUOTED_ROW characters."""
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    parts = _QUOTED_ROW.split(text)
-    # split keeps each marker: [before, marker, row..., marker, row..., ...]; a row runs to the next marker.
-    for i in range(2, len(parts), 2):
-        if len(parts[i]) > MAX_QUOTED_ROW:
-            parts[i] = parts[i][:MAX_QUOTED_ROW] + f"… ({len(parts[i]) - MAX_QUOTED_ROW} more characters)"
-    return "".join(parts)
 
 
 class DbtoolError(Exception):
@@ -129,7 +110,7 @@ class CommitOutcomeUnknown(DbtoolError):
         elif isinstance(cause, SystemExit):
             what, self.exit_code = "stopped", EXIT_FAILED
         else:
-            what, self.exit_code = f"lost the connection ({server_text(cause)})", EXIT_UNREACHABLE
+            what, self.exit_code = f"lost the connection ({' '.join(str(cause).split())})", EXIT_UNREACHABLE
         super().__init__(
             f"{what} while committing: the database holds either the old state or the new one, never a mix; "
             "run `dbtool status` to see which (its last_seed and revision)"

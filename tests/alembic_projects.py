@@ -263,18 +263,3 @@ def assert_features(project: FixtureProject, dump: str) -> None:
     assert not missing, f"{project.name}: head dump lacks {missing}\n{dump}"
     present = [f for f in project.absent if f in dump]
     assert not present, f"{project.name}: head dump unexpectedly has {present}\n{dump}"
-
-
-# Postgres features that made the whole reset fail; each must seed, or leave its table empty with a
-# one-line reason (tests/integration/test_schema_features.py).
-_SCHEMA_FEATURES = [
-    FixtureProject("schema_features/nulls_not_distinct", "3f1a9c7e5b20", ("CREATE UNIQUE INDEX ux_devices_mac",)),
-    FixtureProject("schema_features/unique_boolean", "8b2d4f6a0c13", ("ADD CONSTRAINT settings_is_default_key UNIQUE",)),
-    FixtureProject("schema_features/char_arrays", "5e7c1b3d9f42", ("codes character(2)[] NOT NULL",
-                                                                    "tags character varying(3)[] NOT NULL")),
-    FixtureProject("schema_features/exclusion", "0c4e8a2f6d91", ("EXCLUDE USING btree (color WITH =)",
-                                                                  "EXCLUDE USING gist (tstzrange(starts_at, ends_at) WITH &&)")),
-    FixtureProject("schema_features/generated_columns", "9a6b2c8e4f05", ("GENERATED ALWAYS AS",
-                                                                          "CONSTRAINT invoices_gross_small CHECK")),
-]
-SCHEMA_FEATURE_PROJECTS: dict[str, FixtureProject] = {p.name.rpartition("/")[2]: p for p in _SCHEMA_FEATURES}

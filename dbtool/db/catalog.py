@@ -80,18 +80,13 @@ SELECT coalesce(json_agg(json_build_object(
       'ref_schema', CASE WHEN k.contype = 'f' THEN (SELECT relnamespace::regnamespace::text FROM pg_class WHERE oid = k.confrelid) END,
       'ref_columns', (SELECT json_agg(a.attname ORDER BY u.n) FROM unnest(k.confkey) WITH ORDINALITY u(num, n)
                       JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.num),
-      'deferrable', k.condeferrable,
-      -- an exclusion constraint of plain columns compared with = only is a unique key
-      'equality', k.contype = 'x' AND 0 <> ALL (k.conkey) AND k.conexclop IS NOT NULL
-                  AND (SELECT bool_and(o.oprname = '=') FROM unnest(k.conexclop) x(op) JOIN pg_operator o ON o.oid = x.op)
+      'deferrable', k.condeferrable
     ) ORDER BY k.conname), '[]')
-    FROM pg_constraint k WHERE k.conrelid = tables.oid AND k.contype IN ('p', 'u', 'f', 'c', 'x')
+    FROM pg_constraint k WHERE k.conrelid = tables.oid AND k.contype IN ('p', 'u', 'f', 'c')
       AND k.conparentid = 0),  -- a FK to a partitioned table is listed once, not once more per partition
   'unique_indexes', (
     SELECT coalesce(json_agg(json_build_object(
       'name', i.indexrelid::regclass::text, 'partial', i.indpred IS NOT NULL,
-      -- pg_index.indnullsnotdistinct exists from Postgres 15 on; the definition reads the same on every major
-      'nulls_not_distinct', pg_get_indexdef(i.indexrelid) LIKE '%% NULLS NOT DISTINCT%%',
       'columns', (SELECT json_agg(coalesce(a.attname, '') ORDER BY u.n) FROM unnest(i.indkey::int2[]) WITH ORDINALITY u(num, n)
                   LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = u.num),
       'expression_columns', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
@@ -169,14 +164,12 @@ def _table(raw: dict[str, Any]) -> Table:
         ),
         constraints=tuple(
             Constraint(
-                name=k["name"], kind="u" if k["kind"] == "x" and k.get("equality") else k["kind"],
-                definition=k["definition"], columns=tuple(k["columns"] or ()),
+                name=k["name"], kind=k["kind"], definition=k["definition"], columns=tuple(k["columns"] or ()),
                 ref_table=k["ref_table"], ref_schema=k["ref_schema"], ref_columns=tuple(k["ref_columns"] or ()),
                 deferrable=bool(k["deferrable"]),
             )
             for k in raw["constraints"]
         ),
         unique_indexes=tuple(UniqueIndex(i["name"], tuple(i["columns"] or ()), bool(i["partial"]),
-                                         tuple(i.get("expression_columns") or ()), bool(i.get("nulls_not_distinct")))
-                             for i in raw["unique_indexes"]),
+                                                  tuple(i.get("expression_columns") or ())) for i in raw["unique_indexes"]),
     )

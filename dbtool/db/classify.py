@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import psycopg
 
-from dbtool.errors import DbtoolError, UnreachableError, server_text
+from dbtool.errors import DbtoolError, UnreachableError
 
 # SQLSTATEs that mean the server or the connection is not available: retry later.
 UNREACHABLE = {
@@ -23,7 +23,7 @@ RESOURCES = ("53",)  # insufficient resources: disk full, out of memory
 
 def classify(exc: psycopg.Error) -> DbtoolError:
     """The one-line failure for `exc`, with the exit code its SQLSTATE calls for."""
-    reason = server_text(exc)  # one line; a quoted COPY row cut short
+    reason = " ".join(str(exc).split()) or type(exc).__name__
     state = exc.sqlstate
     if state in UNREACHABLE or (state is None and isinstance(exc, psycopg.OperationalError)):
         # No SQLSTATE on an OperationalError: libpq lost the connection before the server said why.

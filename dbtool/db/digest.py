@@ -1,8 +1,8 @@
 """What a schema's tables hold, for any project: row counts and order-independent-of-storage digests.
 
 A table's md5 is over its rows' text forms ordered by its primary key (by the whole row where it
-has none), with TimeZone, DateStyle, IntervalStyle, bytea and float output pinned, so the same rows
-give the same digest on any server, for any role's settings, in any physical order.
+has none), with TimeZone, DateStyle and float output pinned, so the same rows give the same digest
+on any server, in any physical order.
 """
 
 from __future__ import annotations
@@ -38,13 +38,7 @@ PARTITIONED_SQL = """
 SELECT name, coalesce((SELECT relkind = 'p' FROM pg_class WHERE oid = to_regclass(format('%%I.%%I', %(schema)s::text, name))), false)
 FROM unnest(%(names)s::text[]) name
 """
-# Every output setting a row's text form depends on, pinned for the digest's own transaction (SET LOCAL),
-# so a role's or database's own settings (bytea_output = escape, IntervalStyle = iso_8601, ...) never
-# change what the same rows digest to.
-PINNED = (
-    "SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL extra_float_digits = 1",
-    "SET LOCAL bytea_output = 'hex'", "SET LOCAL IntervalStyle = 'postgres'",
-)
+PINNED = ("SET LOCAL TimeZone = 'UTC'", "SET LOCAL DateStyle = 'ISO, YMD'", "SET LOCAL extra_float_digits = 1")
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
-from psycopg import sql
 
 from dbtool.db import digest, meta
 from dbtool.db import objects as schema
@@ -214,48 +213,8 @@ def seed(conn: psycopg.Connection[Any], run: Run, version_table: str | None) -> 
                                       "nothing was changed") from None
         for message, fields in notes:
             reporter.note(message, **fields)
-        refresh_materialized_views(conn, run, settings.schema)
         describe_plan_seed(step, run, planned, counts)
     return planned, counts, refused
-
-
-# The materialized views of a schema, each after the views and materialized views of that schema it reads
-# (through any chain of them): a view's level is one more than the deepest it reads.
-MATERIALIZED_VIEWS_SQL = """
-WITH RECURSIVE views AS (
-  SELECT oid, relkind FROM pg_class WHERE relnamespace = to_regnamespace(%(schema)s) AND relkind IN ('v', 'm')
-), reads AS (
-  SELECT DISTINCT r.ev_class AS view, d.refobjid AS used
-  FROM pg_rewrite r JOIN pg_depend d ON d.classid = 'pg_rewrite'::regclass AND d.objid = r.oid
-  WHERE r.ev_class IN (SELECT oid FROM views) AND d.refclassid = 'pg_class'::regclass
-    AND d.refobjid IN (SELECT oid FROM views) AND d.refobjid <> r.ev_class
-), levels AS (
-  SELECT oid AS view, 0 AS level FROM views
-  UNION ALL SELECT reads.view, levels.level + 1 FROM reads JOIN levels ON reads.used = levels.view
-)
-SELECT c.relname::text FROM levels JOIN pg_class c ON c.oid = levels.view
-WHERE c.relkind = 'm'
-GROUP BY c.relname ORDER BY max(levels.level), c.relname
-"""
-
-
-def refresh_materialized_views(conn: psycopg.Connection[Any], run: Run, in_schema: str) -> list[str]:
-    """REFRESH every materialized view of `in_schema` (in the caller's transaction, one built on another
-    after it) so they show the seeded rows; return their names. One that fails to refresh keeps what it
-    held, with a note (a savepoint each: it never fails the reset)."""
-    refreshed = []
-    for (name,) in conn.execute(MATERIALIZED_VIEWS_SQL, {"schema": in_schema}).fetchall():
-        try:
-            with conn.transaction():  # a savepoint
-                conn.execute(sql.SQL("REFRESH MATERIALIZED VIEW {}").format(sql.Identifier(in_schema, name)))
-            refreshed.append(name)
-        except psycopg.Error as exc:
-            reason = renamed(_one_line(exc), in_schema, run.settings.schema)
-            run.reporter.note(f"materialized view {name}: not refreshed after the seed ({reason})",
-                              materialized_view=name, not_refreshed=reason)
-    if refreshed:
-        logger.info("refreshed %s materialized views: %s", len(refreshed), ", ".join(refreshed))
-    return refreshed
 
 
 def load_without_keys(
@@ -348,12 +307,11 @@ def plan_tables(settings: Any, tables: list[Any], refused: dict[str, str] | None
 
 def plan_any_schema(
     conn: psycopg.Connection[Any], run: Run, in_schema: str, version_table: str | None,
-    refused: dict[str, str] | None = None, shown_as: str | None = None,
+    refused: dict[str, str] | None = None,
 ) -> tuple[Any, dict[str, list[tuple[str, str]]], list[tuple[str, dict[str, Any]]]]:
     """Read the migrated tables of `in_schema` and plan them: (plan, each table's sequences, the notes to
     show once the seed is done: enum values left out, tables left empty); with --strict, a table left
-    empty is refused (exit 2), the notes shown first. The notes name `in_schema` as `shown_as` (a swap's
-    shadow schema as the schema the user manages)."""
+    empty is refused (exit 2), the notes shown first."""
     from dbtool.db import catalog
 
     exclude = [*BOOKKEEPING_TABLES, schema.table_of(version_table, in_schema)]
@@ -369,9 +327,6 @@ def plan_any_schema(
     skipped = [t for t in planned.tables if t.skipped]
     notes += [(f"{t.name}: left empty: {t.skipped}", {"table": t.name, "skipped": t.skipped}) for t in skipped]
     notes += [(f"{t.name}: {t.capped}", {"table": t.name, "capped": t.capped}) for t in planned.tables if t.capped]
-    if shown_as is not None and shown_as != in_schema:
-        notes = [(renamed(message, in_schema, shown_as), {k: renamed(v, in_schema, shown_as) for k, v in fields.items()})
-                 for message, fields in notes]
     if skipped and run.settings.strict:
         for message, fields in notes:
             run.reporter.note(message, **fields)
@@ -380,17 +335,6 @@ def plan_any_schema(
             "see the lines above; nothing was changed"
         )
     return planned, {t.name: [(c.name, c.sequence) for c in t.columns if c.sequence] for t in tables}, notes
-
-
-def renamed(value: Any, schema_name: str, shown_as: str) -> Any:
-    """`value` (text, or a list or dict of text) with schema `schema_name` named `shown_as` instead."""
-    if isinstance(value, str):
-        return value.replace(schema_name, shown_as)
-    if isinstance(value, (list, tuple)):
-        return type(value)(renamed(v, schema_name, shown_as) for v in value)
-    if isinstance(value, dict):
-        return {k: renamed(v, schema_name, shown_as) for k, v in value.items()}
-    return value
 
 
 def describe_plan_seed(step: Any, run: Run, planned: Any, counts: dict[str, int]) -> None:

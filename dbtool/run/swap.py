@@ -24,7 +24,7 @@ from psycopg import sql
 from dbtool.db import digest, meta
 from dbtool.db import objects as schema
 from dbtool.db.lock import held_by
-from dbtool.errors import ConfigError, MigrationError, RefusedError, server_text
+from dbtool.errors import ConfigError, MigrationError, RefusedError
 from dbtool.migrate import upgrade as migrate
 from dbtool.run import steps
 from dbtool.run.context import Run
@@ -42,8 +42,6 @@ PIECE_ROWS = 50_000  # driver rows per COPY statement: pieces of one table load 
 CLEANUP_LOCK_TIMEOUT_MS = 200  # per attempt to drop the old schema; a reader waits at most this long
 CLEANUP_ATTEMPTS = 25
 POLL = 0.05  # seconds between checks of the loader threads
-SHOWN_OBJECTS = 5  # a refusal names this many objects, then says how many more
-MAX_NAME_SHOWN = 120  # characters of one object's identity in a refusal
 
 NAMESPACE_OF = schema.NAMESPACE_OF
 
@@ -167,11 +165,8 @@ def hazards(conn: psycopg.Connection[Any], live: str) -> list[str]:
     query = OUTSIDE_DEPENDENTS_SQL.replace(
         "{SCHEMA_PUBLICATIONS}", SCHEMA_PUBLICATIONS_SQL if conn.info.server_version >= SCHEMA_PUBLICATIONS_FROM else ""
     )
-    found = [_short(r[0]) for r in conn.execute(query, {"schema": live}).fetchall()]
-    # A refusal stays readable: an extension's casts and operators alone are hundreds of objects.
-    reasons = [f"{what} outside schema {live} depends on it" for what in found[:SHOWN_OBJECTS]]
-    if len(found) > SHOWN_OBJECTS:
-        reasons.append(f"and {len(found) - SHOWN_OBJECTS} more objects outside schema {live} depend on it")
+    found = [r[0] for r in conn.execute(query, {"schema": live}).fetchall()]
+    reasons = [f"{what} outside schema {live} depends on it" for what in found]
     reasons += [
         f"dbtool's role cannot act as {role}, which owns schema {live} or its default privileges"
         for role, member in conn.execute(ROLES_SQL, {"schema": live}).fetchall() if not member
@@ -179,11 +174,6 @@ def hazards(conn: psycopg.Connection[Any], live: str) -> list[str]:
     if len(shadow_name(live)) > MAX_IDENTIFIER or len(old_name(live)) > MAX_IDENTIFIER:
         reasons.append(f"schema name {live} is too long for a shadow schema name")
     return reasons
-
-
-def _short(name: str) -> str:
-    """An object's identity cut to a readable length (a function's signature can be very long)."""
-    return name if len(name) <= MAX_NAME_SHOWN else name[:MAX_NAME_SHOWN - 1] + "…"
 
 
 def _live_rows(conn: psycopg.Connection[Any], live: str, cap: int) -> int:
@@ -262,7 +252,7 @@ def _reset(session: Session, run: Run, result: RunResult) -> None:
                 raise
             # The pieces are committed one by one here, so a table cannot be retried empty as the
             # one-transaction reset does (auto falls back to it).
-            raise Hazard(f"the server refused generated rows in the shadow ({server_text(exc)[:200]})") from None
+            raise Hazard(f"the server refused generated rows in the shadow ({' '.join(str(exc).split())[:200]})") from None
         with reporter.step("swap") as step:
             transaction(session, settings, reporter,
                         lambda c: _swap(c, run, shadow, version_table, tables, planned, result))
@@ -374,11 +364,7 @@ def _seed(
     shadow_version_table = f"{shadow}.{version_table.partition('.')[2]}"
     with reporter.step("seed") as step:
         with conn.transaction():
-            # The shadow on the search_path, as the one-transaction reset plans with its schema: definitions
-            # read the same (unqualified) either way, and so do the plan and its notes.
-            conn.execute("SELECT set_config('search_path', quote_ident(%s), true)", (shadow,))
-            planned, sequences, notes = steps.plan_any_schema(conn, run, shadow, shadow_version_table,
-                                                              shown_as=settings.schema)
+            planned, sequences, notes = steps.plan_any_schema(conn, run, shadow, shadow_version_table)
         for message, fields in notes:
             reporter.note(message, **fields)
         tables = [t.name for t in planned.tables if t.generated]
@@ -408,9 +394,8 @@ def _seed(
         steps.load_without_keys(conn, shadow, tables, load_pieces, rebuild, restore_on_failure=False,
                                 check=lambda phase: _serialized(conn, session, settings.schema, phases[phase]))
         steps.describe_plan_seed(step, run, planned, counts)
-        step.fields.update(connections=width, skipped=steps.renamed(step.fields["skipped"], shadow, settings.schema))
+        step.fields.update(connections=width)
     with conn.transaction():
-        steps.refresh_materialized_views(conn, run, shadow)
         digests = steps.digest_seeded(conn, run, result, shadow, shadow_version_table)
     return digests, planned
 

@@ -44,8 +44,7 @@ class Column:
 
 @dataclass(frozen=True)
 class Constraint:
-    """A primary key (p), unique (u), foreign key (f), check (c) or exclusion (x) constraint; an exclusion
-    constraint of plain columns compared with = only (EXCLUDE (code WITH =)) is read as unique (u)."""
+    """A primary key (p), unique (u), foreign key (f) or check (c) constraint."""
 
     name: str
     kind: str
@@ -56,11 +55,6 @@ class Constraint:
     ref_columns: tuple[str, ...] = ()
     deferrable: bool = False
 
-    @property
-    def nulls_not_distinct(self) -> bool:
-        """A unique key under which NULLs are equal (Postgres 15+): at most one row may hold NULL."""
-        return self.kind == "u" and "NULLS NOT DISTINCT" in self.definition.upper()
-
 
 @dataclass(frozen=True)
 class UniqueIndex:
@@ -70,7 +64,6 @@ class UniqueIndex:
     columns: tuple[str, ...]
     partial: bool
     expression_columns: tuple[str, ...] = ()  # the table's columns its expressions name (lower(email): email)
-    nulls_not_distinct: bool = False  # NULLs are equal under it (Postgres 15+): at most one row may hold NULL
 
 
 @dataclass(frozen=True)

@@ -253,16 +253,13 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
     if table.rows:
         return TablePlan(table.name, 0, kept=table.rows, existing=table.existing)
     spec, hooked, slots = hook or (None, frozenset(), False)
-    reason = _unmet_constraint(table)
-    if reason:
-        return _skip(table, f"{reason}; set tables.{table.name} = 0 in the profile to leave it empty on purpose")
     try:
         domains, relations = solve_checks(table, hooked)
     except Unsupported as exc:
         return _skip(table, f"{exc}; set tables.{table.name} = 0 in the profile to leave it empty on purpose, "
                             f"or set its columns with a hook (hooks.{table.name})")
     unique = _unique_columns(table)
-    rules, cap, capped = [], rows, None
+    rules, cap = [], rows
     fk_columns = {c for k in table.of_kind("f") for c in k.columns}
     derived = {r.right: r for r in relations}
     embedded = _embedded_keys(table, domains, unique, epoch)
@@ -315,79 +312,16 @@ def _plan_table(table: Table, rows: int, overrides: dict[str, ColumnOverride] | 
             return _skip(table, f"column {column.name}: {exc}; set tables.{table.name} = 0 in the profile to leave it empty, "
                                 f"or set {column.name} with a hook (hooks.{table.name})")
         rules.append(rule)
-        if limit is not None and limit < cap:
-            cap = limit
-            capped = f"{rows} rows cut to {limit}: unique column {column.name} ({column.type}) holds {limit} distinct value(s)"
+        if limit is not None:
+            cap = min(cap, limit)
     rules = [replace(r, parts=embedded[r.column]) if r.kind == "json" and r.column in embedded else r for r in rules]
     rules = _named_after_the_row(rules)
     written = {r.column for r in rules}
     keys = [(k.name, k.columns) for k in table.constraints if k.kind in ("p", "u")]
     keys += [(i.name, i.columns) for i in table.unique_indexes if "" not in i.columns and not i.partial]
     hooked_keys = tuple((n, c) for n, c in keys if set(c) & hooked and set(c) <= written)
-    by_column = {r.column: r for r in rules}
-    cap, capped = _nulls_not_distinct(table, by_column, max(cap, 0), capped, resolved=False)
-    rules = [by_column[r.column] for r in rules]
-    return TablePlan(table.name, cap, _ordered_by_name(rules), hook=spec, hook_slots=slots,
-                     hooked_keys=hooked_keys, capped=capped)
-
-
-def _unmet_constraint(table: Table) -> str | None:
-    """Why a constraint of `table` is one dbtool cannot meet by construction (an exclusion constraint
-    other than plain columns WITH =; a unique key or CHECK on a generated column it does not write), or None."""
-    for k in table.of_kind("x"):
-        return f"exclusion constraint {k.name} ({k.definition}) is not one dbtool can satisfy"
-    embedded = {c.name for c in table.columns if c.generated and GENERATED_FROM_KEY.match((c.default or "").strip())}
-    generated = {c.name for c in table.columns if c.generated} - embedded
-    if not generated:
-        return None
-    fk = {c for k in table.of_kind("f") for c in k.columns}
-    keys = [(k.name, k.columns) for k in table.constraints if k.kind in ("p", "u")]
-    keys += [(i.name, i.columns + i.expression_columns) for i in table.unique_indexes]
-    for name, columns in keys:
-        if set(columns) & generated and not [c for c in columns if c and c not in generated and c not in fk]:
-            shown = ", ".join(sorted(set(columns) & generated))
-            return f"unique key {name} is on the generated column {shown}, whose values dbtool does not write"
-    for k in table.of_kind("c"):
-        if set(k.columns) & generated:
-            shown = ", ".join(sorted(set(k.columns) & generated))
-            return f"CHECK {k.name} reads the generated column {shown}, whose values dbtool does not write"
-    return None
-
-
-def _may_be_null(rule: Rule) -> bool:
-    return rule.kind == "null" or bool(rule.null_fraction) or bool(rule.null_arms)
-
-
-def _distinct(rule: Rule) -> bool:
-    """The column never holds NULL and no two rows share its value."""
-    return not _may_be_null(rule) and (rule.unique or (rule.kind == "reference" and rule.ref_mode == "one"))
-
-
-def _nulls_not_distinct(table: Table, rules: dict[str, Rule], count: int, capped: str | None,
-                        resolved: bool = True) -> tuple[int, str | None]:
-    """A unique key whose NULLs are equal (NULLS NOT DISTINCT) holds NULL in at most one row: a profile's
-    null_fraction on its unique column is dropped; a key left with NULLs in every row caps the table
-    at one row. Keys with foreign key columns wait until they are `resolved`. Updates `rules`; returns
-    the count and why it was cut."""
-    keys = [(k.name, k.columns) for k in table.of_kind("u") if k.nulls_not_distinct]
-    keys += [(i.name, i.columns) for i in table.unique_indexes if i.nulls_not_distinct and "" not in i.columns]
-    for name, columns in keys:
-        present = [rules[c] for c in columns if c in rules]
-        if len(present) < len(columns) or any(r.kind == "hook" or (r.kind == "reference" and not resolved) for r in present):
-            continue  # the server's default or the hook's values: not the planner's to keep apart
-        if any(_distinct(r) for r in present) or not any(_may_be_null(r) for r in present):
-            continue
-        for r in present:
-            if r.null_fraction and r.kind != "null" and not r.null_arms \
-                    and (r.unique or (r.kind == "reference" and r.ref_mode == "one")):
-                rules[r.column] = replace(r, null_fraction=0.0,
-                                          why=f"{r.why}; never NULL: unique key {name} treats NULLs as equal")
-        if any(_distinct(rules[c]) for c in columns) or count <= 1:
-            continue
-        count = 1
-        capped = (f"cut to 1 row: unique key {name} treats NULLs as equal (NULLS NOT DISTINCT), "
-                  f"and dbtool leaves {', '.join(r.column for r in present if _may_be_null(r))} NULL")
-    return count, capped
+    return TablePlan(table.name, max(cap, 0), _ordered_by_name(rules), hook=spec, hook_slots=slots,
+                     hooked_keys=hooked_keys)
 
 
 def _overridden(table: Table, column: Column, domain: Domain, unique: bool, override: ColumnOverride,
@@ -538,11 +472,7 @@ def _column_rule(table: Table, column: Column, domain: Domain, unique: bool, epo
             return Rule(column.name, "array", f"{column.type}: NOT NULL, no default: empty", domain, element="json"), None
         if element not in ("integer", "text") or domain.choices is not None or domain.pattern:
             return _null_or_unsupported(column, domain, f"arrays of {column.element}")
-        # varchar(n)[] / char(n)[]: the typmod is the element's; each element is cut to n
-        length = column.typmod - 4 if column.element in ("varchar", "bpchar") and column.typmod is not None \
-            and column.typmod >= 4 and element == "text" else None
-        return Rule(column.name, "array", f"{column.type}: a few {element} values", domain, element=element,
-                    length=length), None
+        return Rule(column.name, "array", f"{column.type}: a few {element} values", domain, element=element), None
     if column.labels:
         labels = tuple(label for label in column.labels if (domain.choices is None or label in domain.choices)
                        and label not in domain.excluded)
@@ -845,9 +775,8 @@ def _resolve_references(tp: TablePlan, table: Table, planned: dict[str, TablePla
                 rules[c] = replace(rules[c], grid_total=stride)
         count = min(count, stride)
     count, capped = _within_parent(table, rules, unique_sets, grid_keys, sizes, count, per)
-    count, capped = _nulls_not_distinct(table, rules, count, capped or tp.capped)
     rules_tuple = tuple(rules[r.column] for r in tp.rules)
-    return replace(tp, count=count, rules=rules_tuple, capped=capped)
+    return replace(tp, count=count, rules=rules_tuple, capped=capped or tp.capped)
 
 
 def _within_parent(table: Table, rules: dict[str, Rule], unique_sets: list[set[str]], keys: list[Constraint],

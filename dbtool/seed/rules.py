@@ -86,8 +86,6 @@ def raw_values(rule: Rule, seed: int, table: str, rows: np.ndarray) -> np.ndarra
     if rule.kind == "boolean":
         if d.choices:
             return np.full(len(rows), 1 if d.choices[0] else 0, dtype=np.int64)
-        if rule.unique:  # a unique boolean: the table is capped to 2 rows, false then true
-            return rows.astype(np.int64) % 2
         bits = draws(seed, rows, table, rule.column)
         likely_true = any(h in rule.column.lower() for h in ("active", "enabled", "visible", "verified"))
         return ((bits % np.uint64(10)) < np.uint64(8)).astype(np.int64) if likely_true else (bits & np.uint64(1)).astype(np.int64)
@@ -196,8 +194,7 @@ def column_text(table: str, rule: Rule, seed: int, rows: np.ndarray) -> list[str
         values = draws(seed, rows, table, rule.column) % np.uint64(100)
         if rule.element == "integer":
             return ["{" + ",".join(str((int(v) + k * 7) % 100) for k in range(int(s))) + "}" for v, s in zip(values.tolist(), sizes.tolist(), strict=True)]
-        cut = rule.length  # varchar(n)[] / char(n)[]: no element longer than n
-        return ["{" + ",".join(words.WORDS[(int(v) + k) % len(words.WORDS)][:cut] for k in range(int(s))) + "}"
+        return ["{" + ",".join(words.WORDS[(int(v) + k) % len(words.WORDS)] for k in range(int(s))) + "}"
                 for v, s in zip(values.tolist(), sizes.tolist(), strict=True)]
     raise ValueError(f"no generator for rule kind {kind}")
 
