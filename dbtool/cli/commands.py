@@ -455,8 +455,8 @@ def config_cmd(
     as_json: AsJson,
 ) -> None:
     """Print the effective settings and where each comes from (flag, env, file or default), password masked."""
-    from dbtool.settings.config import mask_url
     from dbtool.settings.file import ignored_note
+    from dbtool.settings.urls import mask_url
 
     reporter = _reporter(log_format, as_json, note_ignored=False)  # said below, in the output itself
 

@@ -18,8 +18,8 @@ from psycopg_pool import ConnectionPool
 
 from dbtool import redact
 from dbtool.errors import ConfigError, DbtoolError, UnreachableError
-from dbtool.settings.config import Settings, mask_url
-from dbtool.settings.urls import mask_secrets
+from dbtool.settings.config import Settings
+from dbtool.settings.urls import mask_secrets, mask_url
 from dbtool.settings.urls import password as url_password
 
 logger = logging.getLogger(__name__)

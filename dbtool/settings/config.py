@@ -12,19 +12,7 @@ from dbtool.errors import ConfigError
 from dbtool.seed.profiles import GENERIC_ROWS, MAX_SCALE, ProjectProfile
 from dbtool.settings.options import ADVISORY_LOCK_KEY, STRATEGIES, default
 from dbtool.settings.project import Project, find_project
-from dbtool.settings.urls import (  # noqa: F401  (re-exported: the URL helpers lived here before dbtool/settings/urls.py)
-    URL_PARAMETER_CHOICES,
-    URL_PARAMETER_CHOICES_ANY_CASE,
-    URL_SCHEMES,
-    Target,
-    connection_url,
-    conninfo,
-    is_url,
-    libpq_form,
-    mask_url,
-    parse_target,
-    url_parts,
-)
+from dbtool.settings.urls import Target, connection_url, parse_target
 
 DEFAULT_POOL_MAX: int = default("pool_max")
 MIN_POOL_MAX = 2  # one connection holds the lock, at least one more does the work

@@ -11,7 +11,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from dbtool.settings.config import ADVISORY_LOCK_KEY, parse_target
+from dbtool.settings.config import ADVISORY_LOCK_KEY
+from dbtool.settings.urls import parse_target
 from tests.helpers import advisory_locks, counts, dbtool, last_digest
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:1/nowhere"  # nothing listens on port 1: refused at once

@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 from dbtool.errors import ConfigError
-from dbtool.settings.config import ADVISORY_LOCK_KEY, Settings, mask_url, parse_target
+from dbtool.settings.config import ADVISORY_LOCK_KEY, Settings
+from dbtool.settings.urls import mask_url, parse_target
 
 URL = "postgresql://app:s3cret@db.example:6543/uat"
 

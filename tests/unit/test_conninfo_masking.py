@@ -11,7 +11,8 @@ from psycopg.conninfo import conninfo_to_dict
 
 from dbtool import redact
 from dbtool.errors import ConfigError
-from dbtool.settings.config import Settings, mask_url, parse_target
+from dbtool.settings.config import Settings
+from dbtool.settings.urls import mask_url, parse_target
 
 SECRET = "Mask-S3cret"
 

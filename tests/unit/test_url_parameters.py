@@ -5,7 +5,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from dbtool.settings.config import URL_PARAMETER_CHOICES, URL_PARAMETER_CHOICES_ANY_CASE
+from dbtool.settings.urls import URL_PARAMETER_CHOICES, URL_PARAMETER_CHOICES_ANY_CASE
 
 NO_SERVER = "postgresql://u@/x?host=/nonexistent-dbtool-socket-dir"  # libpq fails locally, never on the network
 
